@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// A serialized unit. Components are devices too; their links live in
+/// `component_link`.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "device")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// GTIN-14; unique together with `serial`
+    pub gtin: String,
+    pub serial: String,
+    pub product_id: i64,
+    pub lot: Option<String>,
+    pub revision: Option<String>,
+    pub status: String,
+    pub custodian_id: Option<i64>,
+    pub service_partner_id: Option<i64>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,12 @@
+//! sea-orm entities: the shapes of the tables that `migrations` creates, and
+//! nothing else. No logic and no API types live here — `server/src/store`
+//! maps rows to domain values, so the wire shape is never the table shape.
+
+pub mod component_link;
+pub mod device;
+pub mod event;
+pub mod event_device;
+pub mod event_field;
+pub mod location;
+pub mod organisation;
+pub mod product;

@@ -1,0 +1,18 @@
+//! Schema migrations of the Provenance Portal. They run unchanged on SQLite
+//! and PostgreSQL, at start-up (`provenance serve`) or on their own
+//! (`provenance migrate`). One file per change, named
+//! `mYYYYMMDD_HHMMSS_verb_noun.rs`; a migration that has landed is never
+//! edited, only followed by another.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261130_000001_create_core_tables;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261130_000001_create_core_tables::Migration)]
+    }
+}

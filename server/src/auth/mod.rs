@@ -1,0 +1,7 @@
+//! Who is calling: roles, principals, the token key and JWTs.
+
+pub mod keys;
+pub mod token;
+
+pub use keys::KeyPair;
+pub use token::{Principal, Role, TokenError, TokenService};

@@ -1,0 +1,166 @@
+//! The command line: `serve`, `migrate`, `token issue`.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+
+use crate::auth::Role;
+use crate::config::{self, Overrides, Settings};
+use crate::services::Portal;
+use crate::startup::Application;
+
+#[derive(Debug, Parser)]
+#[command(name = "provenance", version, about = "Provenance Portal: signed, append-only device histories")]
+pub struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+struct Common {
+    /// Data directory: keys, the embedded database, provenance.toml
+    /// [env: PROVENANCE_DATA_DIR] [default: ./data]
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// sqlite://… or postgres://… [env: PROVENANCE_DATABASE_URL]
+    /// [default: SQLite file in the data directory]
+    #[arg(long, global = true, value_name = "URL")]
+    database_url: Option<String>,
+    /// TOML settings file [env: PROVENANCE_CONFIG] [default: DIR/provenance.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the portal (migrating the database first).
+    Serve {
+        /// Seed demo data and print a token per demo persona.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on [env: PROVENANCE_BIND] [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Bearer tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Issue a token and print it (only the JWT) on stdout.
+    Issue {
+        /// admin, staff, distributor, service_partner, warranty_agent, regulator, auditor
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Organisation slug (defaults to the manufacturer for admin and staff)
+        #[arg(long, value_name = "ORG_SLUG")]
+        org: Option<String>,
+        /// Lifetime, e.g. 90m or 24h
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        ttl: std::time::Duration,
+        /// Token subject [default: ROLE@ORG]
+        #[arg(long)]
+        subject: Option<String>,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse()
+}
+
+pub fn main() -> ExitCode {
+    crate::telemetry::init();
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn settings(common: &Common, bind: Option<String>) -> anyhow::Result<Settings> {
+    let flags = Overrides {
+        data_dir: common.data_dir.clone(),
+        database_url: common.database_url.clone(),
+        bind,
+        public_base_url: None,
+    };
+    let config_file = common
+        .config
+        .clone()
+        .or_else(|| std::env::var_os("PROVENANCE_CONFIG").map(PathBuf::from));
+    config::load(flags, config_file.as_deref(), |k| std::env::var(k).ok())
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { demo, bind } => serve(settings(&cli.common, bind)?, demo).await,
+        Command::Migrate => {
+            let portal = Portal::open(settings(&cli.common, None)?).await?;
+            let tables = portal.store().table_names().await?;
+            eprintln!("migrations applied; {} tables", tables.len());
+            Ok(())
+        }
+        Command::Token {
+            command:
+                TokenCommand::Issue {
+                    role,
+                    org,
+                    ttl,
+                    subject,
+                },
+        } => {
+            let portal = Portal::open(settings(&cli.common, None)?).await?;
+            let jwt = portal
+                .issue_token(role, org.as_deref(), subject.as_deref(), ttl)
+                .await?;
+            println!("{jwt}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let portal = Portal::open(settings).await?;
+    if demo {
+        portal.seed_demo().await.context("seeding demo data")?;
+    }
+    let base = portal.settings().public_base_url.clone();
+    let tokens = if demo {
+        portal.demo_tokens().await?
+    } else {
+        Vec::new()
+    };
+    let app = Application::build(portal)?;
+    tracing::info!(port = app.port(), %base, "listening");
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "graphql {base}/graphql")?;
+    for t in tokens {
+        writeln!(out, "token {} {} {}", t.persona, t.org, t.jwt)?;
+    }
+    out.flush()?;
+    drop(out);
+    app.run_until_stopped().await?;
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! Settings, layered: built-in defaults, then a TOML file (`--config`, else
+//! `provenance.toml` in the data directory when present), then `PROVENANCE_…`
+//! environment variables, then command-line flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+
+pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+pub const DEFAULT_DATA_DIR: &str = "./data";
+pub const CONFIG_FILE_NAME: &str = "provenance.toml";
+
+/// The settings every command runs with.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Public base URL, without a trailing slash: the JWT issuer, the host of
+    /// Digital Link URIs and of the log origin.
+    pub public_base_url: String,
+    /// Address the HTTP server binds to.
+    pub bind: String,
+    /// `sqlite://…` or `postgres://…`.
+    pub database_url: String,
+    /// Keys, the embedded database and `provenance.toml` live here.
+    pub data_dir: PathBuf,
+}
+
+/// One layer of settings; unset fields leave the layer below in force.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Overrides {
+    pub public_base_url: Option<String>,
+    pub bind: Option<String>,
+    pub database_url: Option<String>,
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Overrides {
+    fn over(self, below: Overrides) -> Overrides {
+        Overrides {
+            public_base_url: self.public_base_url.or(below.public_base_url),
+            bind: self.bind.or(below.bind),
+            database_url: self.database_url.or(below.database_url),
+            data_dir: self.data_dir.or(below.data_dir),
+        }
+    }
+
+    /// The `PROVENANCE_…` variables of the given environment.
+    pub fn from_env(get: impl Fn(&str) -> Option<String>) -> Overrides {
+        let non_empty = |k: &str| get(k).filter(|v| !v.is_empty());
+        Overrides {
+            public_base_url: non_empty("PROVENANCE_PUBLIC_BASE_URL"),
+            bind: non_empty("PROVENANCE_BIND"),
+            database_url: non_empty("PROVENANCE_DATABASE_URL"),
+            data_dir: non_empty("PROVENANCE_DATA_DIR").map(PathBuf::from),
+        }
+    }
+}
+
+/// Resolves the layers. `flags` are the command line's; `config_file` is
+/// `--config` (or `PROVENANCE_CONFIG`).
+pub fn load(
+    flags: Overrides,
+    config_file: Option<&Path>,
+    env: impl Fn(&str) -> Option<String>,
+) -> anyhow::Result<Settings> {
+    let env = Overrides::from_env(env);
+    // The data directory decides where the default config file is, so it
+    // cannot itself come from that file.
+    let data_dir = flags
+        .data_dir
+        .clone()
+        .or(env.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+    let file = match config_file {
+        Some(path) => read_file(path)?,
+        None => {
+            let path = data_dir.join(CONFIG_FILE_NAME);
+            if path.is_file() {
+                read_file(&path)?
+            } else {
+                Overrides::default()
+            }
+        }
+    };
+    let merged = flags.over(env.over(file));
+    let data_dir = merged.data_dir.unwrap_or(data_dir);
+    let public_base_url = normalise_base_url(
+        merged
+            .public_base_url
+            .as_deref()
+            .unwrap_or(DEFAULT_BASE_URL),
+    )?;
+    let database_url = merged
+        .database_url
+        .unwrap_or_else(|| default_database_url(&data_dir));
+    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://")
+        || database_url.starts_with("postgresql://"))
+    {
+        bail!("database URL must start with sqlite:// or postgres://");
+    }
+    Ok(Settings {
+        public_base_url,
+        bind: merged.bind.unwrap_or_else(|| DEFAULT_BIND.to_owned()),
+        database_url,
+        data_dir,
+    })
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Overrides> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+}
+
+/// The embedded database: a SQLite file in the data directory, created on
+/// first use.
+pub fn default_database_url(data_dir: &Path) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("provenance.db").display()
+    )
+}
+
+fn normalise_base_url(url: &str) -> anyhow::Result<String> {
+    let trimmed = url.trim_end_matches('/');
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['?', '#', ' ']) => Ok(trimmed.to_owned()),
+        _ => bail!("public base URL must be http(s)://host[:port][/path], got {url:?}"),
+    }
+}
+
+impl Settings {
+    /// `host[:port][/path]`: the base URL without its scheme.
+    pub fn public_host(&self) -> &str {
+        self.public_base_url
+            .split_once("://")
+            .map_or(self.public_base_url.as_str(), |(_, rest)| rest)
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.database_url.starts_with("sqlite:")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+    }
+
+    #[test]
+    fn defaults_apply_without_any_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let flags = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            ..Default::default()
+        };
+        let s = load(flags, None, env_of(&[])).unwrap();
+        assert_eq!(s.public_base_url, DEFAULT_BASE_URL);
+        assert_eq!(s.bind, DEFAULT_BIND);
+        assert!(s.database_url.starts_with("sqlite://"));
+        assert!(s.database_url.ends_with("provenance.db?mode=rwc"));
+        assert_eq!(s.public_host(), "localhost:8080");
+    }
+
+    #[test]
+    fn file_then_env_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join(CONFIG_FILE_NAME),
+            "public_base_url = \"https://file.example/\"\nbind = \"0.0.0.0:1\"\ndatabase_url = \"sqlite://file.db\"\n",
+        )
+        .unwrap();
+        let flags = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            bind: Some("127.0.0.1:3".into()),
+            ..Default::default()
+        };
+        let s = load(
+            flags,
+            None,
+            env_of(&[("PROVENANCE_BIND", "127.0.0.1:2"), ("PROVENANCE_DATABASE_URL", "sqlite://env.db")]),
+        )
+        .unwrap();
+        assert_eq!(s.public_base_url, "https://file.example");
+        assert_eq!(s.database_url, "sqlite://env.db");
+        assert_eq!(s.bind, "127.0.0.1:3");
+    }
+
+    #[test]
+    fn explicit_config_file_and_bad_values_are_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("other.toml");
+        std::fs::write(&file, "unknown_key = 1\n").unwrap();
+        let err = load(Overrides::default(), Some(&file), env_of(&[])).unwrap_err();
+        assert!(format!("{err:#}").contains("unknown field"), "{err:#}");
+        let err = load(
+            Overrides {
+                data_dir: Some(dir.path().to_owned()),
+                public_base_url: Some("ftp://x".into()),
+                ..Default::default()
+            },
+            None,
+            env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("public base URL"));
+        let err = load(
+            Overrides {
+                data_dir: Some(dir.path().to_owned()),
+                database_url: Some("mysql://x".into()),
+                ..Default::default()
+            },
+            None,
+            env_of(&[]),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("database URL"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Identifiers and pure domain rules.
+
+pub mod organisation;

@@ -1,0 +1,62 @@
+//! Wires the portal into an HTTP server. The listener is bound before the
+//! server is built, so `--bind 127.0.0.1:0` (tests) gets a free port.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, middleware, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::graphql::build_schema;
+use crate::services::Portal;
+use crate::web as routes;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    portal: Arc<Portal>,
+}
+
+impl Application {
+    pub fn build(portal: Portal) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&portal.settings().bind)
+            .with_context(|| format!("binding {}", portal.settings().bind))?;
+        Self::with_listener(portal, listener)
+    }
+
+    pub fn with_listener(portal: Portal, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let portal = Arc::new(portal);
+        let schema = web::Data::new(build_schema(portal.clone()));
+        let data = web::Data::from(portal.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .wrap(middleware::NormalizePath::new(middleware::TrailingSlash::Trim))
+                .app_data(data.clone())
+                .app_data(schema.clone())
+                .configure(routes::routes)
+        })
+        .listen(listener)?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            portal,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn portal(&self) -> Arc<Portal> {
+        self.portal.clone()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

@@ -1,0 +1,115 @@
+//! The only code that talks to the database. Opens the pool (SQLite in WAL
+//! with `synchronous=FULL`, or PostgreSQL), runs the migrations and maps rows
+//! to domain values.
+
+mod organisations;
+
+use std::time::Duration;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
+
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error")]
+    Db(#[from] sea_orm::DbErr),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Opens a pool on `url`. SQLite files are created when missing.
+    #[tracing::instrument(skip_all)]
+    pub async fn connect(url: &str) -> StoreResult<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .connect_timeout(Duration::from_secs(10))
+            .acquire_timeout(Duration::from_secs(30));
+        if url.starts_with("sqlite:") {
+            options
+                .max_connections(8)
+                .map_sqlx_sqlite_opts(|o| {
+                    o.create_if_missing(true)
+                        .pragma("journal_mode", "WAL")
+                        .pragma("synchronous", "FULL")
+                        .pragma("foreign_keys", "ON")
+                        .pragma("secure_delete", "ON")
+                        .busy_timeout(Duration::from_secs(10))
+                });
+        } else {
+            options.max_connections(16);
+        }
+        let db = Database::connect(options).await?;
+        Ok(Self { db })
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    pub(crate) fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    #[tracing::instrument(skip_all)]
+    pub async fn migrate(&self) -> StoreResult<()> {
+        Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    /// Number of migrations not yet applied (0 when the schema is current).
+    pub async fn pending_migrations(&self) -> StoreResult<usize> {
+        Ok(Migrator::get_pending_migrations(&self.db).await?.len())
+    }
+
+    pub async fn ping(&self) -> StoreResult<()> {
+        self.db.ping().await?;
+        Ok(())
+    }
+
+    /// The names of the tables in the current schema (for tests and `readyz`).
+    pub async fn table_names(&self) -> StoreResult<Vec<String>> {
+        let sql = match self.backend() {
+            DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
+            _ => "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
+        };
+        let rows = self
+            .db
+            .query_all_raw(sea_orm::Statement::from_string(self.backend(), sql))
+            .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String>("", "name").map_err(StoreError::from))
+            .collect()
+    }
+
+    /// The SQLite `journal_mode` and `synchronous` pragmas in force on one
+    /// pooled connection; `None` on PostgreSQL.
+    pub async fn sqlite_pragmas(&self) -> StoreResult<Option<(String, i64)>> {
+        if self.backend() != DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let stmt = |sql: &str| sea_orm::Statement::from_string(DbBackend::Sqlite, sql.to_owned());
+        let journal = self
+            .db
+            .query_one_raw(stmt("PRAGMA journal_mode"))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no journal_mode".into()))?
+            .try_get_by_index::<String>(0)?;
+        let sync = self
+            .db
+            .query_one_raw(stmt("PRAGMA synchronous"))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no synchronous".into()))?
+            .try_get_by_index::<i64>(0)?;
+        Ok(Some((journal, sync)))
+    }
+}

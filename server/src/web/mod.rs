@@ -1,0 +1,16 @@
+//! HTTP: the route table and its handlers. Handlers call `services`, never
+//! `store`.
+
+mod graphql;
+mod health;
+mod home;
+
+use actix_web::web;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(graphql::resource())
+        .service(web::resource("/").route(web::get().to(home::index)))
+        .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));
+}
