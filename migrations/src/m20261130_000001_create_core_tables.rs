@@ -348,6 +348,10 @@ enum Device {
 }
 
 #[derive(DeriveIden)]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "the column names are EPCIS member names"
+)]
 enum Event {
     Table,
     Id,

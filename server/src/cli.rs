@@ -13,7 +13,11 @@ use crate::services::Portal;
 use crate::startup::Application;
 
 #[derive(Debug, Parser)]
-#[command(name = "provenance", version, about = "Provenance Portal: signed, append-only device histories")]
+#[command(
+    name = "provenance",
+    version,
+    about = "Provenance Portal: signed, append-only device histories"
+)]
 pub struct Cli {
     #[command(flatten)]
     common: Common,
@@ -83,7 +87,10 @@ fn parse_role(s: &str) -> Result<Role, String> {
 pub fn main() -> ExitCode {
     crate::telemetry::init();
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -95,7 +95,8 @@ pub fn load(
     let database_url = merged
         .database_url
         .unwrap_or_else(|| default_database_url(&data_dir));
-    if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres://")
+    if !(database_url.starts_with("sqlite:")
+        || database_url.starts_with("postgres://")
         || database_url.starts_with("postgresql://"))
     {
         bail!("database URL must start with sqlite:// or postgres://");
@@ -152,7 +153,12 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
-        move |k| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
     }
 
     #[test]
@@ -186,7 +192,10 @@ mod tests {
         let s = load(
             flags,
             None,
-            env_of(&[("PROVENANCE_BIND", "127.0.0.1:2"), ("PROVENANCE_DATABASE_URL", "sqlite://env.db")]),
+            env_of(&[
+                ("PROVENANCE_BIND", "127.0.0.1:2"),
+                ("PROVENANCE_DATABASE_URL", "sqlite://env.db"),
+            ]),
         )
         .unwrap();
         assert_eq!(s.public_base_url, "https://file.example");

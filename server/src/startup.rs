@@ -34,7 +34,9 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(TracingLogger::default())
-                .wrap(middleware::NormalizePath::new(middleware::TrailingSlash::Trim))
+                .wrap(middleware::NormalizePath::new(
+                    middleware::TrailingSlash::Trim,
+                ))
                 .app_data(data.clone())
                 .app_data(schema.clone())
                 .configure(routes::routes)

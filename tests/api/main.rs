@@ -1,1 +1,11 @@
+//! End-to-end tests against the real server: one binary, a module per area.
+//! Each test runs on SQLite and, when `PROVENANCE_TEST_POSTGRES_URL` is set,
+//! on PostgreSQL (see `helpers::spawn_app`).
 
+#[macro_use]
+mod helpers;
+
+mod auth;
+mod cli;
+mod health;
+mod storage;

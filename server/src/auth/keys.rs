@@ -21,7 +21,9 @@ pub struct KeyPair {
 
 impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyPair").field("kid", &self.kid).finish_non_exhaustive()
+        f.debug_struct("KeyPair")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -56,8 +58,12 @@ impl KeyPair {
         let pem = fs::read_to_string(path)
             .with_context(|| format!("reading key file {}", path.display()))?;
         // The parse error could quote key bytes; say only which file failed.
-        let signing = SigningKey::from_pkcs8_pem(&pem)
-            .map_err(|_| anyhow::anyhow!("key file {} is not an Ed25519 PKCS#8 PEM key", path.display()))?;
+        let signing = SigningKey::from_pkcs8_pem(&pem).map_err(|_| {
+            anyhow::anyhow!(
+                "key file {} is not an Ed25519 PKCS#8 PEM key",
+                path.display()
+            )
+        })?;
         Ok(Self::from_signing_key(signing))
     }
 
@@ -180,8 +186,11 @@ mod tests {
                 .permissions()
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
-            fs::set_permissions(key_path(dir.path(), "token"), fs::Permissions::from_mode(0o644))
-                .unwrap();
+            fs::set_permissions(
+                key_path(dir.path(), "token"),
+                fs::Permissions::from_mode(0o644),
+            )
+            .unwrap();
             assert!(KeyPair::load_or_create(dir.path(), "token").is_err());
         }
     }

@@ -226,16 +226,22 @@ mod tests {
             .issue("eve", Role::Admin, "ampera", Duration::from_secs(60))
             .unwrap();
         assert!(s.validate(&jwt).is_err());
-        let expired = s.issue("bob", Role::Staff, "ampera", Duration::ZERO).unwrap();
+        let expired = s
+            .issue("bob", Role::Staff, "ampera", Duration::ZERO)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(10));
         // zero TTL is still within the leeway; move the clock instead
         let mut strict = service();
         strict.validation.leeway = 0;
-        let expired_strict = strict.issue("bob", Role::Staff, "ampera", Duration::ZERO).unwrap();
+        let expired_strict = strict
+            .issue("bob", Role::Staff, "ampera", Duration::ZERO)
+            .unwrap();
         std::thread::sleep(Duration::from_millis(1100));
         assert!(strict.validate(&expired_strict).is_err());
         assert!(s.validate(&expired).is_ok(), "within leeway");
-        let good = s.issue("bob", Role::Staff, "ampera", Duration::from_secs(60)).unwrap();
+        let good = s
+            .issue("bob", Role::Staff, "ampera", Duration::from_secs(60))
+            .unwrap();
         let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
         let mut claims: serde_json::Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(&parts[1]).unwrap()).unwrap();
@@ -264,7 +270,12 @@ mod tests {
             Algorithm::EdDSA,
         )
         .unwrap();
-        let expected = v["jws_compact"].as_str().unwrap().rsplit('.').next().unwrap();
+        let expected = v["jws_compact"]
+            .as_str()
+            .unwrap()
+            .rsplit('.')
+            .next()
+            .unwrap();
         assert_eq!(sig, expected);
     }
 }

@@ -1,3 +1,24 @@
 //! Identifiers and pure domain rules.
+//!
+//! Device identity: GTIN, serial, lot, revision tag, the device key
+//! (GTIN + serial) and GS1 Digital Link URIs. Pure: no I/O. The server calls
+//! [`parse_digital_link`] with [`DlParseOptions::portal`] on incoming URIs,
+//! maps [`DlError`] to 400 and [`DigitalLink::NotOurs`] to 404, and prints
+//! [`canonical_uri`] on labels.
 
+mod ai_dictionary;
+mod ai_value;
+pub mod digital_link;
+pub mod gtin;
 pub mod organisation;
+mod percent;
+pub mod serial;
+
+pub use ai_dictionary::DictionaryError;
+pub use ai_value::AiValueError;
+pub use digital_link::{
+    AiElement, DigitalLink, DigitalLinkUri, DlError, DlParseOptions, QueryParam,
+    SerializedGtinLink, canonical_uri, parse_digital_link,
+};
+pub use gtin::{CheckDigitError, Gtin, GtinError, check_mod10};
+pub use serial::{DeviceKey, DeviceKeyError, Lot, RevisionTag, Serial, TextIdError, is_cset82};

@@ -60,7 +60,8 @@ impl Slug {
     pub fn parse(s: &str) -> Result<Self, String> {
         let ok = (2..=64).contains(&s.len())
             && s.starts_with(|c: char| c.is_ascii_lowercase())
-            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
         if ok {
             Ok(Self(s.to_owned()))
         } else {

@@ -13,15 +13,60 @@ pub const DEMO_TOKEN_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// (slug, name, kind, country)
 const ORGANISATIONS: &[(&str, &str, OrganisationKind, &str)] = &[
-    ("ampera", "Ampera Battery Systems GmbH", OrganisationKind::Manufacturer, "DE"),
-    ("cellwerk", "Cellwerk Modules s.r.o.", OrganisationKind::Supplier, "CZ"),
-    ("brightlogic", "BrightLogic Electronics Ltd.", OrganisationKind::Supplier, "TW"),
-    ("veloparts-eu", "VeloParts Europe B.V.", OrganisationKind::Distributor, "NL"),
-    ("nordcycle", "NordCycle Distribution AB", OrganisationKind::Distributor, "SE"),
-    ("wheelworks", "WheelWorks Service GmbH", OrganisationKind::ServicePartner, "DE"),
-    ("pedalfix", "PedalFix Atelier SARL", OrganisationKind::ServicePartner, "FR"),
-    ("securecover", "SecureCover Warranty Ltd.", OrganisationKind::WarrantyProvider, "IE"),
-    ("eu-msa", "Market Surveillance Authority for Batteries", OrganisationKind::Regulator, "DE"),
+    (
+        "ampera",
+        "Ampera Battery Systems GmbH",
+        OrganisationKind::Manufacturer,
+        "DE",
+    ),
+    (
+        "cellwerk",
+        "Cellwerk Modules s.r.o.",
+        OrganisationKind::Supplier,
+        "CZ",
+    ),
+    (
+        "brightlogic",
+        "BrightLogic Electronics Ltd.",
+        OrganisationKind::Supplier,
+        "TW",
+    ),
+    (
+        "veloparts-eu",
+        "VeloParts Europe B.V.",
+        OrganisationKind::Distributor,
+        "NL",
+    ),
+    (
+        "nordcycle",
+        "NordCycle Distribution AB",
+        OrganisationKind::Distributor,
+        "SE",
+    ),
+    (
+        "wheelworks",
+        "WheelWorks Service GmbH",
+        OrganisationKind::ServicePartner,
+        "DE",
+    ),
+    (
+        "pedalfix",
+        "PedalFix Atelier SARL",
+        OrganisationKind::ServicePartner,
+        "FR",
+    ),
+    (
+        "securecover",
+        "SecureCover Warranty Ltd.",
+        OrganisationKind::WarrantyProvider,
+        "IE",
+    ),
+    (
+        "eu-msa",
+        "Market Surveillance Authority for Batteries",
+        OrganisationKind::Regulator,
+        "DE",
+    ),
 ];
 
 /// (persona, role, organisation slug): one printed token line each.
@@ -68,11 +113,7 @@ impl Portal {
             let jwt = self
                 .issue_token(*role, Some(org), Some(&subject), DEMO_TOKEN_TTL)
                 .await?;
-            out.push(DemoToken {
-                persona,
-                org,
-                jwt,
-            });
+            out.push(DemoToken { persona, org, jwt });
         }
         Ok(out)
     }

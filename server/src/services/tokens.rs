@@ -68,7 +68,10 @@ impl Portal {
                 )));
             }
         };
-        if !role.organisation_kinds().contains(&organisation.kind.as_str()) {
+        if !role
+            .organisation_kinds()
+            .contains(&organisation.kind.as_str())
+        {
             return Err(IssueError::WrongKind {
                 role,
                 org: organisation.slug.to_string(),
@@ -76,7 +79,9 @@ impl Portal {
             });
         }
         if ttl.is_zero() {
-            return Err(IssueError::InvalidInput("the lifetime must be positive".into()));
+            return Err(IssueError::InvalidInput(
+                "the lifetime must be positive".into(),
+            ));
         }
         let subject = subject
             .map(str::to_owned)

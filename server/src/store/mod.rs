@@ -9,7 +9,6 @@ use std::time::Duration;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend};
 
-
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error")]
@@ -35,16 +34,14 @@ impl Store {
             .connect_timeout(Duration::from_secs(10))
             .acquire_timeout(Duration::from_secs(30));
         if url.starts_with("sqlite:") {
-            options
-                .max_connections(8)
-                .map_sqlx_sqlite_opts(|o| {
-                    o.create_if_missing(true)
-                        .pragma("journal_mode", "WAL")
-                        .pragma("synchronous", "FULL")
-                        .pragma("foreign_keys", "ON")
-                        .pragma("secure_delete", "ON")
-                        .busy_timeout(Duration::from_secs(10))
-                });
+            options.max_connections(8).map_sqlx_sqlite_opts(|o| {
+                o.create_if_missing(true)
+                    .pragma("journal_mode", "WAL")
+                    .pragma("synchronous", "FULL")
+                    .pragma("foreign_keys", "ON")
+                    .pragma("secure_delete", "ON")
+                    .busy_timeout(Duration::from_secs(10))
+            });
         } else {
             options.max_connections(16);
         }
@@ -79,8 +76,12 @@ impl Store {
     /// The names of the tables in the current schema (for tests and `readyz`).
     pub async fn table_names(&self) -> StoreResult<Vec<String>> {
         let sql = match self.backend() {
-            DbBackend::Sqlite => "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name",
-            _ => "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name",
+            DbBackend::Sqlite => {
+                "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"
+            }
+            _ => {
+                "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name"
+            }
         };
         let rows = self
             .db

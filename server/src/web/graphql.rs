@@ -14,15 +14,19 @@ use crate::services::Portal;
 pub fn resource() -> Resource {
     web::resource("/graphql")
         .route(web::post().to(execute))
-        .route(web::get().guard(guard::fn_guard(has_query_param)).to(execute))
+        .route(
+            web::get()
+                .guard(guard::fn_guard(has_query_param))
+                .to(execute),
+        )
         .route(web::get().to(ide))
 }
 
 fn has_query_param(ctx: &GuardContext<'_>) -> bool {
-    ctx.head()
-        .uri
-        .query()
-        .is_some_and(|q| q.split('&').any(|kv| kv == "query" || kv.starts_with("query=")))
+    ctx.head().uri.query().is_some_and(|q| {
+        q.split('&')
+            .any(|kv| kv == "query" || kv.starts_with("query="))
+    })
 }
 
 fn bearer(req: &HttpRequest) -> Option<&str> {
@@ -38,7 +42,8 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     match doc.operations {
         DocumentOperations::Single(op) => op.node.ty == OperationType::Mutation,
         DocumentOperations::Multiple(ops) => ops.iter().any(|(name, op)| {
-            operation_name.is_none_or(|n| n == name.as_str()) && op.node.ty == OperationType::Mutation
+            operation_name.is_none_or(|n| n == name.as_str())
+                && op.node.ty == OperationType::Mutation
         }),
     }
 }
@@ -63,7 +68,9 @@ async fn execute(
     let principal = match portal.authenticate(bearer(&http)) {
         Ok(p) => p,
         Err(_) => {
-            return Either::Left(async_graphql::Response::from_errors(vec![unauthenticated_error()]).into());
+            return Either::Left(
+                async_graphql::Response::from_errors(vec![unauthenticated_error()]).into(),
+            );
         }
     };
     Either::Left(schema.execute(request.data(principal)).await.into())
@@ -72,5 +79,10 @@ async fn execute(
 async fn ide() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
-        .body(GraphiQLSource::build().endpoint("/graphql").title("Provenance Portal GraphQL").finish())
+        .body(
+            GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("Provenance Portal GraphQL")
+                .finish(),
+        )
 }

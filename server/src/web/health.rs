@@ -20,5 +20,7 @@ pub async fn readyz(portal: web::Data<Portal>) -> HttpResponse {
     } else {
         HttpResponse::ServiceUnavailable()
     };
-    response.insert_header(("Cache-Control", "no-store")).json(readiness)
+    response
+        .insert_header(("Cache-Control", "no-store"))
+        .json(readiness)
 }
