@@ -16,6 +16,8 @@ pub struct Model {
     pub status: String,
     pub custodian_id: Option<i64>,
     pub service_partner_id: Option<i64>,
+    /// the organisation a shipment in progress is addressed to
+    pub shipped_to_id: Option<i64>,
     pub created_at: DateTimeUtc,
 }
 

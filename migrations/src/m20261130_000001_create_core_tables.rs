@@ -97,6 +97,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(Device::Status, 32))
                     .col(big_integer_null(Device::CustodianId))
                     .col(big_integer_null(Device::ServicePartnerId))
+                    .col(big_integer_null(Device::ShippedToId))
                     .col(timestamp_with_time_zone(Device::CreatedAt))
                     .foreign_key(
                         ForeignKey::create()
@@ -111,6 +112,11 @@ impl MigrationTrait for Migration {
                     .foreign_key(
                         ForeignKey::create()
                             .from(Device::Table, Device::ServicePartnerId)
+                            .to(Organisation::Table, Organisation::Id),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(Device::Table, Device::ShippedToId)
                             .to(Organisation::Table, Organisation::Id),
                     )
                     .to_owned(),
@@ -344,6 +350,7 @@ enum Device {
     Status,
     CustodianId,
     ServicePartnerId,
+    ShippedToId,
     CreatedAt,
 }
 

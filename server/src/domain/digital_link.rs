@@ -335,6 +335,21 @@ pub fn canonical_uri(base: &str, key: &DeviceKey) -> String {
     )
 }
 
+/// Like [`canonical_uri`], with the lot as key qualifier 10 when given:
+/// `{base}/01/{gtin14}/10/{lot}/21/{serial}`.
+pub fn canonical_uri_with_lot(base: &str, key: &DeviceKey, lot: Option<&Lot>) -> String {
+    match lot {
+        None => canonical_uri(base, key),
+        Some(lot) => format!(
+            "{}/01/{}/10/{}/21/{}",
+            base.trim_end_matches('/'),
+            key.gtin(),
+            PercentEncoded(lot.as_str()),
+            PercentEncoded(key.serial().as_str())
+        ),
+    }
+}
+
 /// Zero-pads a GTIN-8/12/13 to 14 characters.
 fn expand_gtin(value: Vec<u8>) -> Vec<u8> {
     if matches!(value.len(), 8 | 12 | 13) {

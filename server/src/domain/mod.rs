@@ -8,17 +8,20 @@
 
 mod ai_dictionary;
 mod ai_value;
+pub mod cbv;
 pub mod digital_link;
+pub mod event;
 pub mod gtin;
 pub mod organisation;
 mod percent;
 pub mod serial;
+pub mod visibility;
 
 pub use ai_dictionary::DictionaryError;
 pub use ai_value::AiValueError;
 pub use digital_link::{
     AiElement, DigitalLink, DigitalLinkUri, DlError, DlParseOptions, QueryParam,
-    SerializedGtinLink, canonical_uri, parse_digital_link,
+    SerializedGtinLink, canonical_uri, canonical_uri_with_lot, parse_digital_link,
 };
 pub use gtin::{CheckDigitError, Gtin, GtinError, check_mod10};
 pub use serial::{DeviceKey, DeviceKeyError, Lot, RevisionTag, Serial, TextIdError, is_cset82};

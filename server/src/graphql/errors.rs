@@ -9,6 +9,7 @@ pub enum ErrorCode {
     NotFound,
     InvalidInput,
     LimitExceeded,
+    Forbidden,
     Internal,
 }
 
@@ -19,6 +20,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "NOT_FOUND",
             ErrorCode::InvalidInput => "INVALID_INPUT",
             ErrorCode::LimitExceeded => "LIMIT_EXCEEDED",
+            ErrorCode::Forbidden => "FORBIDDEN",
             ErrorCode::Internal => "INTERNAL",
         }
     }
@@ -40,4 +42,11 @@ pub fn unauthenticated_error() -> ServerError {
     extensions.set("code", ErrorCode::Unauthenticated.as_str());
     error.extensions = Some(extensions);
     error
+}
+
+/// An unexpected failure: the cause goes to the log, the client gets an
+/// opaque `INTERNAL`.
+pub fn internal(e: impl std::fmt::Display) -> Error {
+    tracing::error!(error = %e, "internal error");
+    ErrorCode::Internal.error("internal error")
 }

@@ -2,24 +2,38 @@
 //! authenticates and puts the `Principal` on the request; resolvers call
 //! `services::Portal`.
 
+mod device;
 mod errors;
+mod inputs;
+mod mutation;
 mod query;
 
 use std::sync::Arc;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
+use async_graphql::{Context, EmptySubscription, Schema};
 
+use crate::auth::Principal;
 use crate::services::Portal;
 
-pub use errors::{ErrorCode, unauthenticated, unauthenticated_error};
+pub use errors::{ErrorCode, internal, unauthenticated, unauthenticated_error};
+pub use mutation::Mutation;
 pub use query::Query;
 
-pub type PortalSchema = Schema<Query, EmptyMutation, EmptySubscription>;
+pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
 
 pub fn build_schema(portal: Arc<Portal>) -> PortalSchema {
-    Schema::build(Query, EmptyMutation, EmptySubscription)
+    Schema::build(Query, Mutation, EmptySubscription)
         .data(portal)
         .limit_depth(32)
-        .limit_complexity(10_000)
+        .limit_complexity(100_000)
         .finish()
+}
+
+pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    ctx.data_opt::<Principal>().ok_or_else(unauthenticated)
+}
+
+pub(crate) fn portal<'a>(ctx: &Context<'a>) -> &'a Portal {
+    // The schema is always built with the portal (`build_schema`).
+    ctx.data_unchecked::<Arc<Portal>>()
 }

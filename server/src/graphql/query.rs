@@ -2,8 +2,10 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
-use super::unauthenticated;
+use super::device::Device;
+use super::{ErrorCode, internal, portal, principal, unauthenticated};
 use crate::auth::{self, Principal};
+use crate::services::devices::ReadError;
 
 pub struct Query;
 
@@ -53,5 +55,42 @@ impl Query {
             role: principal.role.into(),
             org: principal.org.clone(),
         })
+    }
+
+    /// A device by GTIN (8, 12, 13 or 14 digits) and serial. Null when there
+    /// is no such device or you may not see it.
+    async fn device(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+    ) -> Result<Option<Device>> {
+        portal(ctx)
+            .device(principal(ctx)?, &gtin, &serial)
+            .await
+            .map(|d| d.map(Device))
+            .map_err(read_error)
+    }
+
+    /// A device by any GS1 Digital Link form that names it (lot in the
+    /// path, zero-suppressed GTINs, query parameters).
+    #[graphql(name = "deviceByDigitalLink")]
+    async fn device_by_digital_link(
+        &self,
+        ctx: &Context<'_>,
+        uri: String,
+    ) -> Result<Option<Device>> {
+        portal(ctx)
+            .device_by_digital_link(principal(ctx)?, &uri)
+            .await
+            .map(|d| d.map(Device))
+            .map_err(read_error)
+    }
+}
+
+fn read_error(e: ReadError) -> async_graphql::Error {
+    match e {
+        ReadError::InvalidInput(m) => ErrorCode::InvalidInput.error(m),
+        ReadError::Store(s) => internal(s),
     }
 }

@@ -1,7 +1,10 @@
 //! Use cases. `Portal` is what the web and GraphQL layers hold: it owns the
 //! store and the keys, and every operation that needs them goes through it.
 
+pub mod capture;
 pub mod demo;
+pub mod devices;
+pub mod reference;
 mod tokens;
 
 use std::path::PathBuf;
@@ -20,6 +23,9 @@ pub struct Portal {
     settings: Settings,
     store: Store,
     tokens: TokenService,
+    /// SQLite's single writer: captures in this process take turns (on
+    /// PostgreSQL the database serializes them as well, across processes).
+    writer: tokio::sync::Mutex<()>,
 }
 
 /// What `/readyz` reports.
@@ -64,6 +70,7 @@ impl Portal {
             settings,
             store,
             tokens,
+            writer: tokio::sync::Mutex::new(()),
         })
     }
 

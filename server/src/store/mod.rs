@@ -2,7 +2,10 @@
 //! with `synchronous=FULL`, or PostgreSQL), runs the migrations and maps rows
 //! to domain values.
 
+pub mod capture;
+pub mod devices;
 mod organisations;
+pub mod reference;
 
 use std::time::Duration;
 

@@ -1,0 +1,295 @@
+//! Device, event and lineage types. Hidden fields are absent: a resolver
+//! only ever sees the `EventView` the service filtered for the caller.
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, query};
+use async_graphql::{Context, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use super::inputs::Visibility;
+use super::{ErrorCode, internal, portal, principal};
+use crate::services::devices::{
+    ComponentView, DeviceView, EventView, HistoryFilter, LineageNode as LineageView, ReadError,
+};
+
+fn read_error(e: ReadError) -> async_graphql::Error {
+    match e {
+        ReadError::InvalidInput(m) => ErrorCode::InvalidInput.error(m),
+        ReadError::Store(s) => internal(s),
+    }
+}
+
+fn time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn parse_time(field: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>> {
+    v.map(|s| {
+        DateTime::parse_from_rfc3339(&s)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| {
+                ErrorCode::InvalidInput.error(format!("{field}: not an RFC 3339 timestamp"))
+            })
+    })
+    .transpose()
+}
+
+#[derive(SimpleObject, Clone)]
+pub struct Product {
+    pub gtin: String,
+    pub name: String,
+    pub model: String,
+    #[graphql(name = "warrantyMonths")]
+    pub warranty_months: i32,
+    #[graphql(name = "warrantyTerms")]
+    pub warranty_terms: String,
+}
+
+pub struct Device(pub DeviceView);
+
+#[Object]
+impl Device {
+    async fn gtin(&self) -> &str {
+        &self.0.gtin
+    }
+    async fn serial(&self) -> &str {
+        &self.0.serial
+    }
+    /// The canonical GS1 Digital Link URI.
+    #[graphql(name = "digitalLink")]
+    async fn digital_link(&self) -> &str {
+        &self.0.digital_link
+    }
+    async fn lot(&self) -> Option<&str> {
+        self.0.lot.as_deref()
+    }
+    async fn revision(&self) -> Option<&str> {
+        self.0.revision.as_deref()
+    }
+    /// Set by events only: commissioned, in_transit, in_stock, installed,
+    /// in_repair, returned, recalled, stolen, decommissioned.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// The slug of the organisation holding the device (a component follows
+    /// its parent).
+    async fn custodian(&self) -> Option<&str> {
+        self.0.custodian.as_deref()
+    }
+    #[graphql(name = "servicePartner")]
+    async fn service_partner(&self) -> Option<&str> {
+        self.0.service_partner.as_deref()
+    }
+    async fn product(&self) -> Option<Product> {
+        self.0.product.as_ref().map(|p| Product {
+            gtin: p.gtin.clone(),
+            name: p.name.clone(),
+            model: p.model.clone(),
+            warranty_months: p.warranty_months,
+            warranty_terms: p.warranty_terms.clone(),
+        })
+    }
+
+    /// The device's events (oldest first unless `newestFirst`).
+    #[allow(clippy::too_many_arguments)]
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+        #[graphql(name = "bizStep")] biz_step: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        #[graphql(name = "newestFirst", default)] newest_first: bool,
+    ) -> Result<Connection<usize, Event, EmptyFields, EmptyFields>> {
+        let filter = HistoryFilter {
+            biz_step,
+            from: parse_time("from", from)?,
+            to: parse_time("to", to)?,
+            newest_first,
+        };
+        let events = portal(ctx)
+            .history(principal(ctx)?, &self.0, &filter)
+            .await
+            .map_err(read_error)?;
+        query(
+            after,
+            before,
+            first,
+            last,
+            |after, before, first, last| async move {
+                let len = events.len();
+                let mut start = after.map_or(0, |a: usize| a + 1).min(len);
+                let mut end = before.unwrap_or(len).min(len).max(start);
+                if let Some(f) = first {
+                    end = end.min(start + f);
+                }
+                if let Some(l) = last {
+                    start = start.max(end.saturating_sub(l));
+                }
+                let mut c = Connection::new(start > 0, end < len);
+                c.edges.extend(
+                    events[start..end]
+                        .iter()
+                        .enumerate()
+                        .map(|(i, e)| Edge::new(start + i, Event(e.clone()))),
+                );
+                Ok::<_, async_graphql::Error>(c)
+            },
+        )
+        .await
+    }
+
+    /// Components installed now, or at `at` (RFC 3339); with
+    /// `includeRemoved`, every component ever installed.
+    async fn components(
+        &self,
+        ctx: &Context<'_>,
+        at: Option<String>,
+        #[graphql(name = "includeRemoved", default)] include_removed: bool,
+    ) -> Result<Vec<Component>> {
+        let at = parse_time("at", at)?;
+        Ok(portal(ctx)
+            .components(principal(ctx)?, &self.0, at, include_removed)
+            .await
+            .map_err(read_error)?
+            .into_iter()
+            .map(Component)
+            .collect())
+    }
+
+    /// The device this one is installed in now.
+    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Device>> {
+        Ok(portal(ctx)
+            .parent(principal(ctx)?, &self.0)
+            .await
+            .map_err(read_error)?
+            .map(Device))
+    }
+
+    /// The assembly tree: as installed at `at`, or — without `at` — every
+    /// component ever installed, with install and removal dates.
+    async fn lineage(&self, ctx: &Context<'_>, at: Option<String>) -> Result<Vec<LineageNode>> {
+        let at = parse_time("at", at)?;
+        Ok(portal(ctx)
+            .lineage(principal(ctx)?, &self.0, at)
+            .await
+            .map_err(read_error)?
+            .into_iter()
+            .map(LineageNode)
+            .collect())
+    }
+}
+
+pub struct Component(ComponentView);
+
+#[Object]
+impl Component {
+    async fn device(&self) -> Device {
+        Device(self.0.device.clone())
+    }
+    #[graphql(name = "installedAt")]
+    async fn installed_at(&self) -> String {
+        time(self.0.installed_at)
+    }
+    #[graphql(name = "removedAt")]
+    async fn removed_at(&self) -> Option<String> {
+        self.0.removed_at.map(time)
+    }
+}
+
+pub struct LineageNode(LineageView);
+
+#[Object]
+impl LineageNode {
+    async fn device(&self) -> Device {
+        Device(self.0.device.clone())
+    }
+    #[graphql(name = "installedAt")]
+    async fn installed_at(&self) -> Option<String> {
+        self.0.installed_at.map(time)
+    }
+    #[graphql(name = "removedAt")]
+    async fn removed_at(&self) -> Option<String> {
+        self.0.removed_at.map(time)
+    }
+    async fn components(&self) -> Vec<LineageNode> {
+        self.0.components.iter().cloned().map(LineageNode).collect()
+    }
+}
+
+/// One event of a device's history, with only the fields the caller may
+/// see; members the caller may not see are null and absent from `fields`.
+pub struct Event(EventView);
+
+#[derive(SimpleObject)]
+pub struct EventField {
+    name: String,
+    value: Json<serde_json::Value>,
+    visibility: Visibility,
+}
+
+impl Event {
+    fn text(&self, name: &str) -> Option<String> {
+        self.0
+            .field(name)
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)
+    }
+}
+
+#[Object]
+impl Event {
+    #[graphql(name = "eventID")]
+    async fn event_id(&self) -> Option<String> {
+        self.text("eventID")
+    }
+    #[graphql(name = "type")]
+    async fn event_type(&self) -> &str {
+        &self.0.event_type
+    }
+    async fn action(&self) -> Option<&str> {
+        self.0.action.as_deref()
+    }
+    #[graphql(name = "bizStep")]
+    async fn biz_step(&self) -> Option<&str> {
+        self.0.biz_step.as_deref()
+    }
+    async fn disposition(&self) -> Option<&str> {
+        self.0.disposition.as_deref()
+    }
+    /// The day, in UTC (public); the full instant is `eventTime`.
+    #[graphql(name = "eventDate")]
+    async fn event_date(&self) -> String {
+        self.0.event_time.format("%Y-%m-%d").to_string()
+    }
+    #[graphql(name = "eventTime")]
+    async fn event_time(&self) -> Option<String> {
+        self.text("eventTime")
+    }
+    #[graphql(name = "eventTimeZoneOffset")]
+    async fn event_time_zone_offset(&self) -> Option<String> {
+        self.text("eventTimeZoneOffset")
+    }
+    #[graphql(name = "recordTime")]
+    async fn record_time(&self) -> String {
+        time(self.0.record_time)
+    }
+    /// The acting organisation's slug.
+    async fn organisation(&self) -> Option<String> {
+        self.text("organisation")
+    }
+    /// Every field the caller may see, standard members and extensions.
+    async fn fields(&self) -> Vec<EventField> {
+        self.0
+            .fields
+            .iter()
+            .map(|f| EventField {
+                name: f.name.clone(),
+                value: Json(f.value.clone()),
+                visibility: f.class.into(),
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,209 @@
+//! Root mutation: capture and reference data.
+
+use async_graphql::{Context, ErrorExtensions, Object, Result, SimpleObject};
+
+use super::{ErrorCode, inputs::EventInput, internal, portal, principal};
+use crate::services::capture::CaptureError;
+use crate::services::reference::ReferenceError;
+
+pub struct Mutation;
+
+#[derive(SimpleObject)]
+pub struct Receipt {
+    #[graphql(name = "eventID")]
+    event_id: String,
+    /// RFC 3339, when the portal recorded the event.
+    #[graphql(name = "recordTime")]
+    record_time: String,
+}
+
+#[derive(SimpleObject)]
+pub struct CaptureResult {
+    /// One receipt per event, in input order.
+    receipts: Vec<Receipt>,
+}
+
+#[derive(SimpleObject)]
+pub struct Organisation {
+    slug: String,
+    name: String,
+    kind: String,
+    country: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Location {
+    organisation: String,
+    gln: Option<String>,
+    #[graphql(name = "localId")]
+    local_id: Option<String>,
+    name: String,
+    country: Option<String>,
+}
+
+fn reference_error(e: ReferenceError) -> async_graphql::Error {
+    match e {
+        ReferenceError::Forbidden => ErrorCode::Forbidden.error(e.to_string()),
+        ReferenceError::NotFound => ErrorCode::NotFound.error("not found"),
+        ReferenceError::InvalidInput { field, ref reason } => {
+            let reason = reason.clone();
+            ErrorCode::InvalidInput
+                .error(e.to_string())
+                .extend_with(move |_, x| {
+                    x.set("field", field);
+                    x.set("reason", reason.as_str());
+                })
+        }
+        ReferenceError::Store(s) => internal(s),
+    }
+}
+
+#[Object]
+impl Mutation {
+    /// Captures a batch of up to 10,000 events, all or nothing. Each rejected
+    /// event is one error with `extensions { code: "INVALID_INPUT", index,
+    /// field, reason }`, and then nothing of the batch is written.
+    #[graphql(name = "captureEvents")]
+    async fn capture_events(
+        &self,
+        ctx: &Context<'_>,
+        events: Vec<EventInput>,
+    ) -> Result<CaptureResult> {
+        let p = principal(ctx)?;
+        let raw = events.into_iter().map(Into::into).collect();
+        match portal(ctx).capture(p, raw).await {
+            Ok(receipts) => Ok(CaptureResult {
+                receipts: receipts
+                    .into_iter()
+                    .map(|r| Receipt {
+                        event_id: r.event_id,
+                        record_time: r
+                            .record_time
+                            .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                    })
+                    .collect(),
+            }),
+            Err(CaptureError::Rejected(rejections)) => {
+                let mut errors = rejections.into_iter().map(|r| {
+                    ErrorCode::InvalidInput
+                        .error(format!("event {}: {}: {}", r.index, r.field, r.reason))
+                        .extend_with(move |_, e| {
+                            e.set("index", r.index as u64);
+                            e.set("field", r.field.as_str());
+                            e.set("reason", r.reason.as_str());
+                        })
+                });
+                let first = errors
+                    .next()
+                    .unwrap_or_else(|| ErrorCode::InvalidInput.error("rejected"));
+                for e in errors {
+                    ctx.add_error(e.into_server_error(ctx.item.pos));
+                }
+                Err(first)
+            }
+            Err(CaptureError::InvalidBatch(m)) => Err(ErrorCode::InvalidInput.error(m)),
+            Err(CaptureError::Forbidden(m)) => Err(ErrorCode::Forbidden.error(m)),
+            Err(CaptureError::Store(e)) => Err(internal(e)),
+        }
+    }
+
+    #[graphql(name = "createOrganisation")]
+    async fn create_organisation(
+        &self,
+        ctx: &Context<'_>,
+        slug: String,
+        name: String,
+        #[graphql(
+            desc = "manufacturer, supplier, distributor, service_partner, warranty_provider, regulator"
+        )]
+        kind: String,
+        country: Option<String>,
+    ) -> Result<Organisation> {
+        let o = portal(ctx)
+            .create_organisation(principal(ctx)?, &slug, &name, &kind, country.as_deref())
+            .await
+            .map_err(reference_error)?;
+        Ok(Organisation {
+            slug: o.slug.to_string(),
+            name: o.name,
+            kind: o.kind.to_string(),
+            country: o.country,
+        })
+    }
+
+    #[graphql(name = "createLocation")]
+    async fn create_location(
+        &self,
+        ctx: &Context<'_>,
+        organisation: String,
+        gln: Option<String>,
+        #[graphql(name = "localId")] local_id: Option<String>,
+        name: String,
+        country: Option<String>,
+    ) -> Result<Location> {
+        let l = portal(ctx)
+            .create_location(
+                principal(ctx)?,
+                &organisation,
+                gln.as_deref(),
+                local_id.as_deref(),
+                &name,
+                country.as_deref(),
+            )
+            .await
+            .map_err(reference_error)?;
+        Ok(Location {
+            organisation,
+            gln: l.gln,
+            local_id: l.local_id,
+            name: l.name,
+            country: l.country,
+        })
+    }
+
+    #[graphql(name = "createProduct")]
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        name: String,
+        model: String,
+        #[graphql(name = "warrantyMonths")] warranty_months: i32,
+        #[graphql(name = "warrantyTerms")] warranty_terms: String,
+    ) -> Result<super::device::Product> {
+        let p = portal(ctx)
+            .create_product(
+                principal(ctx)?,
+                &gtin,
+                &name,
+                &model,
+                warranty_months,
+                &warranty_terms,
+            )
+            .await
+            .map_err(reference_error)?;
+        Ok(super::device::Product {
+            gtin: p.gtin,
+            name: p.name,
+            model: p.model,
+            warranty_months: p.warranty_months,
+            warranty_terms: p.warranty_terms,
+        })
+    }
+
+    /// Assigns the device's service partner (or clears it without `organisation`).
+    #[graphql(name = "assignServicePartner")]
+    async fn assign_service_partner(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+        organisation: Option<String>,
+    ) -> Result<bool> {
+        portal(ctx)
+            .assign_service_partner(principal(ctx)?, &gtin, &serial, organisation.as_deref())
+            .await
+            .map_err(reference_error)?;
+        Ok(true)
+    }
+}

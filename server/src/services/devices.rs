@@ -1,0 +1,385 @@
+//! Reading devices: identity, product, status, custody, history, components,
+//! parent and lineage, filtered by what the caller may see.
+//!
+//! Until the access issue brings the policy module, the rules are those of
+//! docs/access-policy.md "Reads": a partner sees only devices its
+//! organisation holds or held, was shipped or services — any other device is
+//! not found, exactly like an unknown one — and of those only `public` and
+//! `partner` fields.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::Portal;
+use crate::auth::{Principal, Role};
+use crate::domain::visibility::Visibility;
+use crate::domain::{DeviceKey, DigitalLink, DlParseOptions, canonical_uri, parse_digital_link};
+use crate::store::StoreError;
+use crate::store::capture::DeviceRow;
+use crate::store::devices::{EventRecord, LinkRecord};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Clone, Debug)]
+pub struct ProductView {
+    pub gtin: String,
+    pub name: String,
+    pub model: String,
+    pub warranty_months: i32,
+    pub warranty_terms: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct DeviceView {
+    pub(crate) id: i64,
+    pub gtin: String,
+    pub serial: String,
+    pub digital_link: String,
+    pub lot: Option<String>,
+    pub revision: Option<String>,
+    pub status: String,
+    pub custodian: Option<String>,
+    pub service_partner: Option<String>,
+    pub product: Option<ProductView>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FieldView {
+    pub name: String,
+    pub value: Value,
+    pub class: Visibility,
+}
+
+#[derive(Clone, Debug)]
+pub struct EventView {
+    pub event_type: String,
+    pub action: Option<String>,
+    pub biz_step: Option<String>,
+    pub disposition: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub record_time: DateTime<Utc>,
+    /// Only the fields the caller may see.
+    pub fields: Vec<FieldView>,
+}
+
+impl EventView {
+    pub fn field(&self, name: &str) -> Option<&Value> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| &f.value)
+    }
+}
+
+/// Filters on a device's history.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryFilter {
+    pub biz_step: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    pub newest_first: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct ComponentView {
+    pub device: DeviceView,
+    pub installed_at: DateTime<Utc>,
+    pub removed_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LineageNode {
+    pub device: DeviceView,
+    pub installed_at: Option<DateTime<Utc>>,
+    pub removed_at: Option<DateTime<Utc>>,
+    pub components: Vec<LineageNode>,
+}
+
+fn visible_classes(role: Role) -> &'static [Visibility] {
+    match role {
+        Role::Admin | Role::Staff => &Visibility::ALL,
+        Role::Regulator | Role::Auditor => &[
+            Visibility::Public,
+            Visibility::Partner,
+            Visibility::Internal,
+        ],
+        Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
+            &[Visibility::Public, Visibility::Partner]
+        }
+    }
+}
+
+fn active_at(link: &LinkRecord, at: DateTime<Utc>) -> bool {
+    link.installed_at <= at && link.removed_at.is_none_or(|r| r > at)
+}
+
+impl Portal {
+    /// The device, if it exists and the caller may see it.
+    pub async fn device(
+        &self,
+        principal: &Principal,
+        gtin: &str,
+        serial: &str,
+    ) -> Result<Option<DeviceView>, ReadError> {
+        let key = DeviceKey::parse(&format!("{gtin}/{serial}"))
+            .map_err(|e| ReadError::InvalidInput(e.to_string()))?;
+        let Some(row) = self
+            .store
+            .device_by_key(key.gtin().as_str(), key.serial().as_str())
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.view_if_visible(principal, row).await
+    }
+
+    /// Resolves any Digital Link form of a serialized unit.
+    pub async fn device_by_digital_link(
+        &self,
+        principal: &Principal,
+        uri: &str,
+    ) -> Result<Option<DeviceView>, ReadError> {
+        match parse_digital_link(uri, &DlParseOptions::portal()) {
+            Err(e) => Err(ReadError::InvalidInput(format!(
+                "not a valid Digital Link URI: {e}"
+            ))),
+            Ok(DigitalLink::NotOurs(_)) => Ok(None),
+            Ok(DigitalLink::Serialized(link)) => {
+                let key = link.device_key();
+                let Some(row) = self
+                    .store
+                    .device_by_key(key.gtin().as_str(), key.serial().as_str())
+                    .await?
+                else {
+                    return Ok(None);
+                };
+                if let (Some(asked), Some(stored)) = (link.lot(), row.lot.as_deref())
+                    && asked.as_str() != stored
+                {
+                    return Ok(None);
+                }
+                self.view_if_visible(principal, row).await
+            }
+        }
+    }
+
+    async fn effective_custodian(&self, row: &DeviceRow) -> Result<Option<i64>, StoreError> {
+        let mut current = row.clone();
+        for _ in 0..64 {
+            let links = self.store.links_as_child(current.id).await?;
+            let Some(open) = links.iter().find(|l| l.removed_at.is_none()) else {
+                break;
+            };
+            match self.store.device_by_id(open.parent_id).await? {
+                Some(parent) => current = parent,
+                None => break,
+            }
+        }
+        Ok(current.custodian_id)
+    }
+
+    async fn may_see(&self, principal: &Principal, row: &DeviceRow) -> Result<bool, StoreError> {
+        if matches!(
+            principal.role,
+            Role::Admin | Role::Staff | Role::Regulator | Role::Auditor
+        ) {
+            return Ok(true);
+        }
+        let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
+            return Ok(false);
+        };
+        Ok(row.shipped_to_id == Some(org.id)
+            || row.service_partner_id == Some(org.id)
+            || self.effective_custodian(row).await? == Some(org.id)
+            || self
+                .store
+                .organisation_touched_device(row.id, org.id)
+                .await?)
+    }
+
+    async fn view_if_visible(
+        &self,
+        principal: &Principal,
+        row: DeviceRow,
+    ) -> Result<Option<DeviceView>, ReadError> {
+        if !self.may_see(principal, &row).await? {
+            return Ok(None);
+        }
+        Ok(Some(self.view(row).await?))
+    }
+
+    async fn view(&self, row: DeviceRow) -> Result<DeviceView, StoreError> {
+        let product = self
+            .store
+            .product_by_id(row.product_id)
+            .await?
+            .map(|p| ProductView {
+                gtin: p.gtin,
+                name: p.name,
+                model: p.model,
+                warranty_months: p.warranty_months,
+                warranty_terms: p.warranty_terms,
+            });
+        let custodian = match self.effective_custodian(&row).await? {
+            Some(id) => self.store.organisation_slug(id).await?,
+            None => None,
+        };
+        let service_partner = match row.service_partner_id {
+            Some(id) => self.store.organisation_slug(id).await?,
+            None => None,
+        };
+        let key = DeviceKey::parse(&format!("{}/{}", row.gtin, row.serial))
+            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        Ok(DeviceView {
+            id: row.id,
+            digital_link: canonical_uri(&self.settings.public_base_url, &key),
+            gtin: row.gtin,
+            serial: row.serial,
+            lot: row.lot,
+            revision: row.revision,
+            status: row.status,
+            custodian,
+            service_partner,
+            product,
+        })
+    }
+
+    /// The device's events the caller may see, with only the fields the
+    /// caller may see.
+    pub async fn history(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+        filter: &HistoryFilter,
+    ) -> Result<Vec<EventView>, ReadError> {
+        let classes = visible_classes(principal.role);
+        let mut events: Vec<EventView> = self
+            .store
+            .events_of_device(device.id)
+            .await?
+            .into_iter()
+            .filter(|e| {
+                filter
+                    .biz_step
+                    .as_deref()
+                    .is_none_or(|s| e.biz_step.as_deref() == Some(s))
+            })
+            .filter(|e| filter.from.is_none_or(|t| e.event_time >= t))
+            .filter(|e| filter.to.is_none_or(|t| e.event_time <= t))
+            .map(|e: EventRecord| EventView {
+                fields: e
+                    .fields
+                    .into_iter()
+                    .filter_map(|(name, value, class)| {
+                        let class: Visibility = class.parse().ok()?;
+                        classes.contains(&class).then(|| FieldView {
+                            name,
+                            value: serde_json::from_str(&value).unwrap_or(Value::Null),
+                            class,
+                        })
+                    })
+                    .collect(),
+                event_type: e.event_type,
+                action: e.action,
+                biz_step: e.biz_step,
+                disposition: e.disposition,
+                event_time: e.event_time,
+                record_time: e.record_time,
+            })
+            .collect();
+        if filter.newest_first {
+            events.reverse();
+        }
+        Ok(events)
+    }
+
+    /// Components installed at `at` (now by default) — or, with `all`, every
+    /// component ever installed, with its dates.
+    pub async fn components(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+        at: Option<DateTime<Utc>>,
+        all: bool,
+    ) -> Result<Vec<ComponentView>, ReadError> {
+        let at = at.unwrap_or_else(Utc::now);
+        let mut out = Vec::new();
+        for link in self.store.links_as_parent(device.id).await? {
+            if !all && !active_at(&link, at) {
+                continue;
+            }
+            let Some(row) = self.store.device_by_id(link.child_id).await? else {
+                continue;
+            };
+            // A component of a visible device is visible as part of it.
+            let _ = principal;
+            out.push(ComponentView {
+                device: self.view(row).await?,
+                installed_at: link.installed_at,
+                removed_at: link.removed_at,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The device this one is installed in now, if the caller may see it.
+    pub async fn parent(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+    ) -> Result<Option<DeviceView>, ReadError> {
+        let links = self.store.links_as_child(device.id).await?;
+        let Some(open) = links.iter().find(|l| l.removed_at.is_none()) else {
+            return Ok(None);
+        };
+        let Some(row) = self.store.device_by_id(open.parent_id).await? else {
+            return Ok(None);
+        };
+        self.view_if_visible(principal, row).await
+    }
+
+    /// The assembly tree below the device: as of `at` (only what was
+    /// installed then), or every component ever installed when `at` is None.
+    pub async fn lineage(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<Vec<LineageNode>, ReadError> {
+        let mut roots = Vec::new();
+        for c in self.components(principal, device, at, at.is_none()).await? {
+            roots.push(Box::pin(self.lineage_node(principal, c, at, 1)).await?);
+        }
+        Ok(roots)
+    }
+
+    async fn lineage_node(
+        &self,
+        principal: &Principal,
+        c: ComponentView,
+        at: Option<DateTime<Utc>>,
+        depth: usize,
+    ) -> Result<LineageNode, ReadError> {
+        let mut components = Vec::new();
+        if depth < 16 {
+            for sub in self
+                .components(principal, &c.device, at, at.is_none())
+                .await?
+            {
+                components.push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
+            }
+        }
+        Ok(LineageNode {
+            device: c.device,
+            installed_at: Some(c.installed_at),
+            removed_at: c.removed_at,
+            components,
+        })
+    }
+}

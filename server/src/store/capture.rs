@@ -1,0 +1,418 @@
+//! The capture transaction: what the capture service reads to check a batch,
+//! and the one write that applies it. On PostgreSQL the transaction first
+//! takes an advisory lock, so captures are serialized in the database; on
+//! SQLite the caller holds the process's single writer.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entities::{component_link, device, event, event_device, event_field, organisation, product};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{
+    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
+    EntityTrait, QueryFilter, Set, Statement, TransactionTrait,
+};
+
+use super::{Store, StoreResult};
+
+/// Key of the advisory lock that serializes captures on PostgreSQL.
+const CAPTURE_LOCK_KEY: i64 = 0x5052_4f56_0001;
+/// Rows per INSERT: stays under SQLite's 32,766 bound parameters.
+const CHUNK: usize = 1000;
+
+#[derive(Clone, Debug)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub gtin: String,
+    pub serial: String,
+    pub product_id: i64,
+    pub lot: Option<String>,
+    pub revision: Option<String>,
+    pub status: String,
+    pub custodian_id: Option<i64>,
+    pub service_partner_id: Option<i64>,
+    pub shipped_to_id: Option<i64>,
+}
+
+impl From<device::Model> for DeviceRow {
+    fn from(m: device::Model) -> Self {
+        Self {
+            id: m.id,
+            gtin: m.gtin,
+            serial: m.serial,
+            product_id: m.product_id,
+            lot: m.lot,
+            revision: m.revision,
+            status: m.status,
+            custodian_id: m.custodian_id,
+            service_partner_id: m.service_partner_id,
+            shipped_to_id: m.shipped_to_id,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkRow {
+    pub id: i64,
+    pub parent_id: i64,
+    pub child_id: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct StoredEventRef {
+    pub event_id: String,
+    pub canonical_hash: String,
+    pub record_time: DateTime<Utc>,
+}
+
+/// A device in a write plan: one that exists, or the n-th new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum DeviceHandle {
+    Existing(i64),
+    New(usize),
+}
+
+#[derive(Clone, Debug)]
+pub struct DeviceState {
+    pub status: String,
+    pub custodian_id: Option<i64>,
+    pub shipped_to_id: Option<i64>,
+    pub revision: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewDevice {
+    pub gtin: String,
+    pub serial: String,
+    pub product_id: i64,
+    pub lot: Option<String>,
+    pub state: DeviceState,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewEvent {
+    pub event_id: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub biz_step: Option<String>,
+    pub disposition: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub event_time_zone_offset: String,
+    pub read_point: Option<String>,
+    pub biz_location: Option<String>,
+    pub organisation_id: i64,
+    pub operator: String,
+    pub canonical_hash: String,
+    /// (name, JSON text, class)
+    pub fields: Vec<(String, String, String)>,
+    /// (device, role: `epc`, `parent`, `child`)
+    pub devices: Vec<(DeviceHandle, &'static str)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct NewLink {
+    pub parent: DeviceHandle,
+    pub child: DeviceHandle,
+    /// index into `WritePlan::events`
+    pub installed_by: usize,
+    pub installed_at: DateTime<Utc>,
+    pub removed: Option<(usize, DateTime<Utc>)>,
+}
+
+/// Everything one accepted batch writes.
+#[derive(Debug, Default)]
+pub struct WritePlan {
+    pub record_time: Option<DateTime<Utc>>,
+    pub new_devices: Vec<NewDevice>,
+    pub device_updates: Vec<(i64, DeviceState)>,
+    pub events: Vec<NewEvent>,
+    pub new_links: Vec<NewLink>,
+    /// (existing link id, removing event index, removal time)
+    pub closed_links: Vec<(i64, usize, DateTime<Utc>)>,
+}
+
+/// An open capture transaction. Dropping it without `commit` rolls back.
+pub struct CaptureTx {
+    tx: DatabaseTransaction,
+}
+
+impl Store {
+    #[tracing::instrument(skip(self))]
+    pub async fn begin_capture(&self) -> StoreResult<CaptureTx> {
+        let tx = self.db().begin().await?;
+        if tx.get_database_backend() == DbBackend::Postgres {
+            tx.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock($1)",
+                [CAPTURE_LOCK_KEY.into()],
+            ))
+            .await?;
+        }
+        Ok(CaptureTx { tx })
+    }
+}
+
+impl CaptureTx {
+    pub async fn events_by_event_id(&self, ids: &[String]) -> StoreResult<Vec<StoredEventRef>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let rows = event::Entity::find()
+                .filter(event::Column::EventId.is_in(chunk.iter().cloned()))
+                .all(&self.tx)
+                .await?;
+            out.extend(rows.into_iter().map(|m| StoredEventRef {
+                event_id: m.event_id,
+                canonical_hash: m.canonical_hash,
+                record_time: m.record_time,
+            }));
+        }
+        Ok(out)
+    }
+
+    /// Devices by (GTIN-14, serial).
+    pub async fn devices_by_key(&self, keys: &[(String, String)]) -> StoreResult<Vec<DeviceRow>> {
+        let mut by_gtin: HashMap<&str, Vec<&str>> = HashMap::new();
+        for (g, s) in keys {
+            by_gtin.entry(g).or_default().push(s);
+        }
+        let mut out = Vec::new();
+        for (gtin, serials) in by_gtin {
+            for chunk in serials.chunks(CHUNK) {
+                let rows = device::Entity::find()
+                    .filter(device::Column::Gtin.eq(gtin))
+                    .filter(device::Column::Serial.is_in(chunk.iter().copied()))
+                    .all(&self.tx)
+                    .await?;
+                out.extend(rows.into_iter().map(DeviceRow::from));
+            }
+        }
+        Ok(out)
+    }
+
+    pub async fn devices_by_id(&self, ids: &[i64]) -> StoreResult<Vec<DeviceRow>> {
+        let mut out = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let rows = device::Entity::find()
+                .filter(device::Column::Id.is_in(chunk.iter().copied()))
+                .all(&self.tx)
+                .await?;
+            out.extend(rows.into_iter().map(DeviceRow::from));
+        }
+        Ok(out)
+    }
+
+    /// Open component links in which any of `ids` is parent or child.
+    pub async fn open_links_touching(&self, ids: &[i64]) -> StoreResult<Vec<LinkRow>> {
+        let mut out: Vec<LinkRow> = Vec::new();
+        for chunk in ids.chunks(CHUNK) {
+            let rows = component_link::Entity::find()
+                .filter(component_link::Column::RemovedBy.is_null())
+                .filter(
+                    Condition::any()
+                        .add(component_link::Column::ChildId.is_in(chunk.iter().copied()))
+                        .add(component_link::Column::ParentId.is_in(chunk.iter().copied())),
+                )
+                .all(&self.tx)
+                .await?;
+            for m in rows {
+                if !out.iter().any(|l| l.id == m.id) {
+                    out.push(LinkRow {
+                        id: m.id,
+                        parent_id: m.parent_id,
+                        child_id: m.child_id,
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Product ids by GTIN-14.
+    pub async fn products_by_gtin(&self, gtins: &[String]) -> StoreResult<HashMap<String, i64>> {
+        let rows = product::Entity::find()
+            .filter(product::Column::Gtin.is_in(gtins.iter().cloned()))
+            .all(&self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|m| (m.gtin, m.id)).collect())
+    }
+
+    /// Organisation ids by slug.
+    pub async fn organisation_ids(&self, slugs: &[String]) -> StoreResult<HashMap<String, i64>> {
+        let rows = organisation::Entity::find()
+            .filter(organisation::Column::Slug.is_in(slugs.iter().cloned()))
+            .all(&self.tx)
+            .await?;
+        Ok(rows.into_iter().map(|m| (m.slug, m.id)).collect())
+    }
+
+    /// Applies an accepted batch.
+    #[tracing::instrument(skip_all, fields(events = plan.events.len()))]
+    pub async fn write(&self, plan: WritePlan) -> StoreResult<()> {
+        let Some(record_time) = plan.record_time else {
+            return Ok(());
+        };
+        let now = record_time;
+        // New devices, with their final state after the batch.
+        let mut new_ids: Vec<i64> = Vec::with_capacity(plan.new_devices.len());
+        for chunk in plan.new_devices.chunks(CHUNK) {
+            let models = chunk.iter().map(|d| device::ActiveModel {
+                id: NotSet,
+                gtin: Set(d.gtin.clone()),
+                serial: Set(d.serial.clone()),
+                product_id: Set(d.product_id),
+                lot: Set(d.lot.clone()),
+                revision: Set(d.state.revision.clone()),
+                status: Set(d.state.status.clone()),
+                custodian_id: Set(d.state.custodian_id),
+                service_partner_id: Set(None),
+                shipped_to_id: Set(d.state.shipped_to_id),
+                created_at: Set(now),
+            });
+            let inserted = device::Entity::insert_many(models)
+                .exec_with_returning(&self.tx)
+                .await?;
+            let by_key: HashMap<(String, String), i64> = inserted
+                .into_iter()
+                .map(|m| ((m.gtin, m.serial), m.id))
+                .collect();
+            for d in chunk {
+                let id = by_key
+                    .get(&(d.gtin.clone(), d.serial.clone()))
+                    .copied()
+                    .ok_or_else(|| {
+                        super::StoreError::Corrupt("inserted device not returned".into())
+                    })?;
+                new_ids.push(id);
+            }
+        }
+        let resolve = |h: DeviceHandle| -> StoreResult<i64> {
+            match h {
+                DeviceHandle::Existing(id) => Ok(id),
+                DeviceHandle::New(i) => new_ids
+                    .get(i)
+                    .copied()
+                    .ok_or_else(|| super::StoreError::Corrupt("unknown new device".into())),
+            }
+        };
+        for (id, state) in &plan.device_updates {
+            device::Entity::update_many()
+                .col_expr(device::Column::Status, Expr::value(state.status.clone()))
+                .col_expr(device::Column::CustodianId, Expr::value(state.custodian_id))
+                .col_expr(
+                    device::Column::ShippedToId,
+                    Expr::value(state.shipped_to_id),
+                )
+                .col_expr(
+                    device::Column::Revision,
+                    Expr::value(state.revision.clone()),
+                )
+                .filter(device::Column::Id.eq(*id))
+                .exec(&self.tx)
+                .await?;
+        }
+
+        // Events, then their fields and devices.
+        let mut event_ids: Vec<i64> = Vec::with_capacity(plan.events.len());
+        for chunk in plan.events.chunks(CHUNK) {
+            let models = chunk.iter().map(|e| event::ActiveModel {
+                id: NotSet,
+                event_id: Set(e.event_id.clone()),
+                event_type: Set(e.event_type.clone()),
+                action: Set(e.action.clone()),
+                biz_step: Set(e.biz_step.clone()),
+                disposition: Set(e.disposition.clone()),
+                event_time: Set(e.event_time),
+                event_time_zone_offset: Set(e.event_time_zone_offset.clone()),
+                record_time: Set(record_time),
+                read_point: Set(e.read_point.clone()),
+                biz_location: Set(e.biz_location.clone()),
+                organisation_id: Set(e.organisation_id),
+                operator: Set(e.operator.clone()),
+                canonical_hash: Set(e.canonical_hash.clone()),
+            });
+            let inserted = event::Entity::insert_many(models)
+                .exec_with_returning(&self.tx)
+                .await?;
+            let by_id: HashMap<String, i64> =
+                inserted.into_iter().map(|m| (m.event_id, m.id)).collect();
+            for e in chunk {
+                event_ids.push(by_id.get(&e.event_id).copied().ok_or_else(|| {
+                    super::StoreError::Corrupt("inserted event not returned".into())
+                })?);
+            }
+        }
+        let mut fields = Vec::new();
+        let mut touched = Vec::new();
+        for (e, &id) in plan.events.iter().zip(&event_ids) {
+            for (name, value, class) in &e.fields {
+                fields.push(event_field::ActiveModel {
+                    id: NotSet,
+                    event_id: Set(id),
+                    name: Set(name.clone()),
+                    value: Set(value.clone()),
+                    class: Set(class.clone()),
+                });
+            }
+            for (handle, role) in &e.devices {
+                touched.push(event_device::ActiveModel {
+                    id: NotSet,
+                    event_id: Set(id),
+                    device_id: Set(resolve(*handle)?),
+                    role: Set((*role).to_owned()),
+                });
+            }
+        }
+        while !fields.is_empty() {
+            let rest = fields.split_off(fields.len().min(CHUNK * 2));
+            event_field::Entity::insert_many(std::mem::replace(&mut fields, rest))
+                .exec_without_returning(&self.tx)
+                .await?;
+        }
+        while !touched.is_empty() {
+            let rest = touched.split_off(touched.len().min(CHUNK * 2));
+            event_device::Entity::insert_many(std::mem::replace(&mut touched, rest))
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .exec_without_returning(&self.tx)
+                .await?;
+        }
+
+        // Component links: closed ones keep their row; history is never
+        // overwritten.
+        for (link_id, removed_by, removed_at) in &plan.closed_links {
+            component_link::Entity::update_many()
+                .col_expr(
+                    component_link::Column::RemovedBy,
+                    Expr::value(event_ids[*removed_by]),
+                )
+                .col_expr(component_link::Column::RemovedAt, Expr::value(*removed_at))
+                .filter(component_link::Column::Id.eq(*link_id))
+                .filter(component_link::Column::RemovedBy.is_null())
+                .exec(&self.tx)
+                .await?;
+        }
+        let mut links = Vec::with_capacity(plan.new_links.len());
+        for l in &plan.new_links {
+            links.push(component_link::ActiveModel {
+                id: NotSet,
+                parent_id: Set(resolve(l.parent)?),
+                child_id: Set(resolve(l.child)?),
+                installed_by: Set(event_ids[l.installed_by]),
+                removed_by: Set(l.removed.map(|(i, _)| event_ids[i])),
+                installed_at: Set(l.installed_at),
+                removed_at: Set(l.removed.map(|(_, t)| t)),
+            });
+        }
+        while !links.is_empty() {
+            let rest = links.split_off(links.len().min(CHUNK));
+            component_link::Entity::insert_many(std::mem::replace(&mut links, rest))
+                .exec_without_returning(&self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    pub async fn commit(self) -> StoreResult<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,167 @@
+//! Reading devices, their events and their component links.
+
+use chrono::{DateTime, Utc};
+use entities::{component_link, device, event, event_device, event_field, organisation};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+
+use super::capture::DeviceRow;
+use super::{Store, StoreResult};
+
+#[derive(Clone, Debug)]
+pub struct EventRecord {
+    pub id: i64,
+    pub event_id: String,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub biz_step: Option<String>,
+    pub disposition: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub event_time_zone_offset: String,
+    pub record_time: DateTime<Utc>,
+    pub organisation_id: i64,
+    /// (name, JSON text, class), in capture order
+    pub fields: Vec<(String, String, String)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LinkRecord {
+    pub parent_id: i64,
+    pub child_id: i64,
+    pub installed_at: DateTime<Utc>,
+    pub removed_at: Option<DateTime<Utc>>,
+    pub installed_by: i64,
+    pub removed_by: Option<i64>,
+}
+
+impl From<component_link::Model> for LinkRecord {
+    fn from(m: component_link::Model) -> Self {
+        Self {
+            parent_id: m.parent_id,
+            child_id: m.child_id,
+            installed_at: m.installed_at,
+            removed_at: m.removed_at,
+            installed_by: m.installed_by,
+            removed_by: m.removed_by,
+        }
+    }
+}
+
+impl Store {
+    #[tracing::instrument(skip(self))]
+    pub async fn device_by_key(&self, gtin: &str, serial: &str) -> StoreResult<Option<DeviceRow>> {
+        Ok(device::Entity::find()
+            .filter(device::Column::Gtin.eq(gtin))
+            .filter(device::Column::Serial.eq(serial))
+            .one(self.db())
+            .await?
+            .map(DeviceRow::from))
+    }
+
+    pub async fn device_by_id(&self, id: i64) -> StoreResult<Option<DeviceRow>> {
+        Ok(device::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(DeviceRow::from))
+    }
+
+    pub async fn organisation_slug(&self, id: i64) -> StoreResult<Option<String>> {
+        Ok(organisation::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(|m| m.slug))
+    }
+
+    /// Whether `org_id` captured any event on the device.
+    pub async fn organisation_touched_device(
+        &self,
+        device_id: i64,
+        org_id: i64,
+    ) -> StoreResult<bool> {
+        let ids: Vec<i64> = event_device::Entity::find()
+            .select_only()
+            .column(event_device::Column::EventId)
+            .filter(event_device::Column::DeviceId.eq(device_id))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        if ids.is_empty() {
+            return Ok(false);
+        }
+        Ok(event::Entity::find()
+            .filter(event::Column::Id.is_in(ids))
+            .filter(event::Column::OrganisationId.eq(org_id))
+            .one(self.db())
+            .await?
+            .is_some())
+    }
+
+    /// The device's events, oldest first (by eventTime, then capture order).
+    #[tracing::instrument(skip(self))]
+    pub async fn events_of_device(&self, device_id: i64) -> StoreResult<Vec<EventRecord>> {
+        let ids: Vec<i64> = event_device::Entity::find()
+            .select_only()
+            .column(event_device::Column::EventId)
+            .filter(event_device::Column::DeviceId.eq(device_id))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = event::Entity::find()
+            .filter(event::Column::Id.is_in(ids.clone()))
+            .order_by_asc(event::Column::EventTime)
+            .order_by_asc(event::Column::Id)
+            .all(self.db())
+            .await?;
+        let fields = event_field::Entity::find()
+            .filter(event_field::Column::EventId.is_in(ids))
+            .order_by_asc(event_field::Column::Id)
+            .all(self.db())
+            .await?;
+        Ok(events
+            .into_iter()
+            .map(|e| EventRecord {
+                fields: fields
+                    .iter()
+                    .filter(|f| f.event_id == e.id)
+                    .map(|f| (f.name.clone(), f.value.clone(), f.class.clone()))
+                    .collect(),
+                id: e.id,
+                event_id: e.event_id,
+                event_type: e.event_type,
+                action: e.action,
+                biz_step: e.biz_step,
+                disposition: e.disposition,
+                event_time: e.event_time,
+                event_time_zone_offset: e.event_time_zone_offset,
+                record_time: e.record_time,
+                organisation_id: e.organisation_id,
+            })
+            .collect())
+    }
+
+    /// Every link (open or closed) where the device is the parent.
+    pub async fn links_as_parent(&self, device_id: i64) -> StoreResult<Vec<LinkRecord>> {
+        Ok(component_link::Entity::find()
+            .filter(component_link::Column::ParentId.eq(device_id))
+            .order_by_asc(component_link::Column::Id)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(LinkRecord::from)
+            .collect())
+    }
+
+    /// Every link (open or closed) where the device is the child.
+    pub async fn links_as_child(&self, device_id: i64) -> StoreResult<Vec<LinkRecord>> {
+        Ok(component_link::Entity::find()
+            .filter(component_link::Column::ChildId.eq(device_id))
+            .order_by_asc(component_link::Column::Id)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(LinkRecord::from)
+            .collect())
+    }
+}

@@ -1,0 +1,145 @@
+//! Reference data: locations, products, service partner assignment.
+
+use chrono::Utc;
+use entities::{device, location, product};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+
+use super::{Store, StoreResult};
+
+#[derive(Clone, Debug)]
+pub struct ProductRow {
+    pub id: i64,
+    pub gtin: String,
+    pub manufacturer_id: i64,
+    pub name: String,
+    pub model: String,
+    pub warranty_months: i32,
+    pub warranty_terms: String,
+}
+
+impl From<product::Model> for ProductRow {
+    fn from(m: product::Model) -> Self {
+        Self {
+            id: m.id,
+            gtin: m.gtin,
+            manufacturer_id: m.manufacturer_id,
+            name: m.name,
+            model: m.model,
+            warranty_months: m.warranty_months,
+            warranty_terms: m.warranty_terms,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct LocationRow {
+    pub id: i64,
+    pub organisation_id: i64,
+    pub gln: Option<String>,
+    pub local_id: Option<String>,
+    pub name: String,
+    pub country: Option<String>,
+}
+
+impl Store {
+    pub async fn product_by_gtin(&self, gtin: &str) -> StoreResult<Option<ProductRow>> {
+        Ok(product::Entity::find()
+            .filter(product::Column::Gtin.eq(gtin))
+            .one(self.db())
+            .await?
+            .map(ProductRow::from))
+    }
+
+    pub async fn product_by_id(&self, id: i64) -> StoreResult<Option<ProductRow>> {
+        Ok(product::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .map(ProductRow::from))
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn insert_product(
+        &self,
+        gtin: &str,
+        manufacturer_id: i64,
+        name: &str,
+        model: &str,
+        warranty_months: i32,
+        warranty_terms: &str,
+    ) -> StoreResult<ProductRow> {
+        let m = product::ActiveModel {
+            gtin: Set(gtin.to_owned()),
+            manufacturer_id: Set(manufacturer_id),
+            name: Set(name.to_owned()),
+            model: Set(model.to_owned()),
+            warranty_months: Set(warranty_months),
+            warranty_terms: Set(warranty_terms.to_owned()),
+            created_at: Set(Utc::now()),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await?;
+        Ok(m.into())
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn insert_location(
+        &self,
+        organisation_id: i64,
+        gln: Option<&str>,
+        local_id: Option<&str>,
+        name: &str,
+        country: Option<&str>,
+    ) -> StoreResult<LocationRow> {
+        let m = location::ActiveModel {
+            organisation_id: Set(organisation_id),
+            gln: Set(gln.map(str::to_owned)),
+            local_id: Set(local_id.map(str::to_owned)),
+            name: Set(name.to_owned()),
+            country: Set(country.map(str::to_owned)),
+            ..Default::default()
+        }
+        .insert(self.db())
+        .await?;
+        Ok(LocationRow {
+            id: m.id,
+            organisation_id: m.organisation_id,
+            gln: m.gln,
+            local_id: m.local_id,
+            name: m.name,
+            country: m.country,
+        })
+    }
+
+    pub async fn location_exists(
+        &self,
+        organisation_id: i64,
+        gln: Option<&str>,
+        local_id: Option<&str>,
+    ) -> StoreResult<bool> {
+        let mut q = location::Entity::find();
+        if let Some(g) = gln {
+            q = q.filter(location::Column::Gln.eq(g));
+        } else {
+            q = q
+                .filter(location::Column::OrganisationId.eq(organisation_id))
+                .filter(location::Column::LocalId.eq(local_id));
+        }
+        Ok(q.one(self.db()).await?.is_some())
+    }
+
+    /// Sets the device's service partner; false when there is no such device.
+    #[tracing::instrument(skip(self))]
+    pub async fn set_service_partner(
+        &self,
+        device_id: i64,
+        org_id: Option<i64>,
+    ) -> StoreResult<bool> {
+        let r = device::Entity::update_many()
+            .col_expr(device::Column::ServicePartnerId, Expr::value(org_id))
+            .filter(device::Column::Id.eq(device_id))
+            .exec(self.db())
+            .await?;
+        Ok(r.rows_affected == 1)
+    }
+}
