@@ -6,6 +6,7 @@
 mod helpers;
 
 mod auth;
+mod capture;
 mod cli;
 mod health;
 mod storage;

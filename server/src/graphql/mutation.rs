@@ -84,22 +84,27 @@ impl Mutation {
                     .collect(),
             }),
             Err(CaptureError::Rejected(rejections)) => {
-                let mut errors = rejections.into_iter().map(|r| {
-                    ErrorCode::InvalidInput
-                        .error(format!("event {}: {}: {}", r.index, r.field, r.reason))
-                        .extend_with(move |_, e| {
-                            e.set("index", r.index as u64);
-                            e.set("field", r.field.as_str());
-                            e.set("reason", r.reason.as_str());
-                        })
-                });
-                let first = errors
-                    .next()
+                // Errors added to the context come before the resolver's
+                // own; return the last so that the answer keeps batch order.
+                let mut errors: Vec<_> = rejections
+                    .into_iter()
+                    .map(|r| {
+                        ErrorCode::InvalidInput
+                            .error(format!("event {}: {}: {}", r.index, r.field, r.reason))
+                            .extend_with(move |_, e| {
+                                e.set("index", r.index as u64);
+                                e.set("field", r.field.as_str());
+                                e.set("reason", r.reason.as_str());
+                            })
+                    })
+                    .collect();
+                let last = errors
+                    .pop()
                     .unwrap_or_else(|| ErrorCode::InvalidInput.error("rejected"));
                 for e in errors {
                     ctx.add_error(e.into_server_error(ctx.item.pos));
                 }
-                Err(first)
+                Err(last)
             }
             Err(CaptureError::InvalidBatch(m)) => Err(ErrorCode::InvalidInput.error(m)),
             Err(CaptureError::Forbidden(m)) => Err(ErrorCode::Forbidden.error(m)),
