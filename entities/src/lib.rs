@@ -2,11 +2,15 @@
 //! nothing else. No logic and no API types live here — `server/src/store`
 //! maps rows to domain values, so the wire shape is never the table shape.
 
+pub mod checkpoint;
 pub mod component_link;
 pub mod device;
 pub mod event;
 pub mod event_device;
 pub mod event_field;
+pub mod leaf;
 pub mod location;
+pub mod log_head;
 pub mod organisation;
 pub mod product;
+pub mod tile;

@@ -150,9 +150,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let portal = Portal::open(settings).await?;
-    if demo {
+    let devices = if demo {
         portal.seed_demo().await.context("seeding demo data")?;
-    }
+        portal
+            .seed_demo_devices()
+            .await
+            .context("seeding demo devices")?
+    } else {
+        Vec::new()
+    };
     let base = portal.settings().public_base_url.clone();
     let tokens = if demo {
         portal.demo_tokens().await?
@@ -165,6 +171,13 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     writeln!(out, "graphql {base}/graphql")?;
     for t in tokens {
         writeln!(out, "token {} {} {}", t.persona, t.org, t.jwt)?;
+    }
+    for d in devices {
+        writeln!(
+            out,
+            "device {}/{} {} {}",
+            d.gtin, d.serial, d.digital_link, d.note
+        )?;
     }
     out.flush()?;
     drop(out);

@@ -43,6 +43,7 @@ impl Application {
         })
         .listen(listener)?
         .run();
+        tokio::spawn(checkpointer(std::sync::Arc::downgrade(&portal)));
         Ok(Self {
             port,
             server,
@@ -60,5 +61,21 @@ impl Application {
 
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
+    }
+}
+
+/// Signs a checkpoint after the log grows, at most once a second. Holds
+/// only a weak reference, so it ends with the portal.
+async fn checkpointer(portal: std::sync::Weak<Portal>) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(portal) = portal.upgrade() else {
+            return;
+        };
+        if let Err(e) = portal.checkpoint_now().await {
+            tracing::warn!(error = %e, "checkpoint not signed");
+        }
     }
 }

@@ -61,7 +61,7 @@ pub fn at(mut event: Value, time: &str) -> Value {
     event
 }
 
-const CAPTURE: &str = "mutation($e: [EventInput!]!) { captureEvents(events: $e) { receipts { eventID recordTime } } }";
+const CAPTURE: &str = "mutation($e: [EventInput!]!) { captureEvents(events: $e) { receipts { eventID recordTime leafIndexes } } }";
 
 impl TestApp {
     pub async fn gql(&self, token: &str, query: &str, variables: Value) -> Value {
@@ -621,4 +621,38 @@ async fn concurrent_captures_both_succeed(backend: Backend) {
     assert!(a.get("errors").is_none(), "{a}");
     assert!(b.get("errors").is_none(), "{b}");
     assert_eq!(app.count("device").await, 400);
+}
+
+/// The same event as the GraphQL JSON, for the service layer.
+pub fn raw_event(v: &Value) -> provenance::domain::event::RawEvent {
+    use provenance::domain::event::{Action, EventType, RawEvent};
+    let list = |k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|x| x.as_str().unwrap_or_default().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let text = |k: &str| v[k].as_str().map(str::to_owned);
+    RawEvent {
+        event_id: text("eventID").unwrap_or_default(),
+        event_type: EventType::parse(v["type"].as_str().unwrap_or_default()).expect("type"),
+        action: v["action"].as_str().and_then(Action::parse),
+        biz_step: text("bizStep"),
+        disposition: text("disposition"),
+        event_time: text("eventTime").unwrap_or_default(),
+        event_time_zone_offset: text("eventTimeZoneOffset").unwrap_or_default(),
+        epc_list: list("epcList"),
+        parent_id: text("parentID"),
+        child_epcs: list("childEPCs"),
+        read_point: None,
+        biz_location: None,
+        source_list: vec![],
+        destination_list: vec![],
+        sensor_element_list: None,
+        ilmd: None,
+        extensions: vec![],
+    }
 }

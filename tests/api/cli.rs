@@ -120,20 +120,12 @@ fn free_port() -> u16 {
         .port()
 }
 
-struct Child(std::process::Child);
-impl Drop for Child {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_prints_urls_and_persona_tokens() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = Child(
+    let mut child = crate::helpers::KillOnDrop(
         Command::new(env!("CARGO_BIN_EXE_provenance"))
             .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
             .arg("--data-dir")

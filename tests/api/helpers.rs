@@ -203,3 +203,13 @@ pub fn assert_refused(body: &Value, code: &str) {
         "nothing else in the answer: {body}"
     );
 }
+
+/// A child process that is killed when the test ends, even by a panic.
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

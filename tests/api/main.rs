@@ -8,5 +8,7 @@ mod helpers;
 mod auth;
 mod capture;
 mod cli;
+mod demo;
 mod health;
+mod log;
 mod storage;

@@ -441,6 +441,18 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
     if let Some(i) = raw.ilmd {
         push("ilmd", i);
     }
+    // Derived public fields, committed on their own so that a customer view
+    // can disclose a day without the full timestamp.
+    push("eventType", json!(raw.event_type.as_str()));
+    push(
+        "eventDate",
+        json!(
+            event_time
+                .with_timezone(&offset)
+                .format("%Y-%m-%d")
+                .to_string()
+        ),
+    );
     for ext in raw.extensions {
         if !valid_extension_name(&ext.name) {
             return Err(FieldError::new(
@@ -495,7 +507,6 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
             ),
         ));
     }
-    let _ = offset;
     Ok(event)
 }
 

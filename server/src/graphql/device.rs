@@ -280,6 +280,24 @@ impl Event {
     async fn organisation(&self) -> Option<String> {
         self.text("organisation")
     }
+    /// This event's leaf (for this device) in the public log.
+    #[graphql(name = "leafIndex")]
+    async fn leaf_index(&self) -> Option<u64> {
+        self.0.leaf_index
+    }
+    /// The C2SP tlog-proof of this leaf against the latest checkpoint; null
+    /// until a checkpoint covers it (within about a second of capture).
+    #[graphql(name = "tlogProof")]
+    async fn tlog_proof(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(index) = self.0.leaf_index else {
+            return Ok(None);
+        };
+        match portal(ctx).tlog_proof(index).await {
+            Ok(text) => Ok(Some(text)),
+            Err(crate::services::log::LogError::NotYetCovered) => Ok(None),
+            Err(e) => Err(internal(e)),
+        }
+    }
     /// Every field the caller may see, standard members and extensions.
     async fn fields(&self) -> Vec<EventField> {
         self.0

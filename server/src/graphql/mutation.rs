@@ -15,6 +15,9 @@ pub struct Receipt {
     /// RFC 3339, when the portal recorded the event.
     #[graphql(name = "recordTime")]
     record_time: String,
+    /// The event's leaves in the public log, one per device it touches.
+    #[graphql(name = "leafIndexes")]
+    leaf_indexes: Vec<u64>,
 }
 
 #[derive(SimpleObject)]
@@ -77,6 +80,7 @@ impl Mutation {
                     .into_iter()
                     .map(|r| Receipt {
                         event_id: r.event_id,
+                        leaf_indexes: r.leaf_indexes,
                         record_time: r
                             .record_time
                             .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),

@@ -61,6 +61,8 @@ pub fn status_after(biz_step: Option<&str>, disposition: Option<&str>) -> Option
 pub struct Receipt {
     pub event_id: String,
     pub record_time: DateTime<Utc>,
+    /// The event's leaves in the public log, one per device it touches.
+    pub leaf_indexes: Vec<u64>,
 }
 
 /// One rejected event: its position in the batch, the member at fault and
@@ -171,11 +173,20 @@ impl Portal {
         let _writer = self.writer.lock().await;
         let tx = self.store.begin_capture().await?;
         let ids: Vec<String> = first_of.keys().map(|s| (*s).to_owned()).collect();
-        let existing: HashMap<String, (String, DateTime<Utc>)> = tx
-            .events_by_event_id(&ids)
-            .await?
+        let stored = tx.events_by_event_id(&ids).await?;
+        let stored_ids: Vec<i64> = stored.iter().map(|e| e.id).collect();
+        let mut stored_leaves = tx.leaf_indexes(&stored_ids).await?;
+        let existing: HashMap<String, (String, DateTime<Utc>, Vec<u64>)> = stored
             .into_iter()
-            .map(|e| (e.event_id, (e.canonical_hash, e.record_time)))
+            .map(|e| {
+                let leaves = stored_leaves
+                    .remove(&e.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| i as u64)
+                    .collect();
+                (e.event_id, (e.canonical_hash, e.record_time, leaves))
+            })
             .collect();
         let mut receipts: Vec<Option<Receipt>> = vec![None; valid.len() + duplicate_of.len()];
         let mut fresh = Vec::new();
@@ -184,10 +195,11 @@ impl Portal {
                 continue;
             }
             match existing.get(&e.event_id) {
-                Some((h, record_time)) if *h == hash => {
+                Some((h, record_time, leaves)) if *h == hash => {
                     receipts[index] = Some(Receipt {
                         event_id: e.event_id.clone(),
                         record_time: *record_time,
+                        leaf_indexes: leaves.clone(),
                     });
                 }
                 Some(_) => rejections.push(Rejection {
@@ -211,12 +223,25 @@ impl Portal {
             if !rejections.is_empty() {
                 return Err(CaptureError::Rejected(rejections));
             }
-            tx.write(planner.finish()).await?;
+            let elements = planner.elements();
+            let written = tx.write(planner.finish()).await?;
+            let events: Vec<&ValidEvent> = fresh.iter().map(|(_, e, _)| e).collect();
+            let leaves = self
+                .append_to_log(
+                    &tx,
+                    &events,
+                    &elements,
+                    &written,
+                    &principal.org,
+                    &principal.subject,
+                )
+                .await?;
             tx.commit().await?;
-            for (index, e, _) in fresh {
+            for ((index, e, _), leaf_indexes) in fresh.into_iter().zip(leaves) {
                 receipts[index] = Some(Receipt {
                     event_id: e.event_id,
                     record_time: now,
+                    leaf_indexes,
                 });
             }
         }
@@ -678,6 +703,29 @@ impl Planner {
             devices,
         });
         Ok(())
+    }
+
+    /// The `(01)…(21)…` element string of each device of each planned
+    /// event, in the order the plan lists them.
+    fn elements(&self) -> Vec<Vec<String>> {
+        self.plan
+            .events
+            .iter()
+            .map(|e| {
+                e.devices
+                    .iter()
+                    .map(|(h, _)| {
+                        self.devices
+                            .get(h)
+                            .and_then(|d| {
+                                DeviceKey::parse(&format!("{}/{}", d.gtin, d.serial)).ok()
+                            })
+                            .map(|k| k.element_string())
+                            .unwrap_or_default()
+                    })
+                    .collect()
+            })
+            .collect()
     }
 
     fn finish(mut self) -> WritePlan {

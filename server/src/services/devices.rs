@@ -58,6 +58,8 @@ pub struct FieldView {
 
 #[derive(Clone, Debug)]
 pub struct EventView {
+    /// This event's leaf for this device in the public log.
+    pub leaf_index: Option<u64>,
     pub event_type: String,
     pub action: Option<String>,
     pub biz_step: Option<String>,
@@ -259,6 +261,7 @@ impl Portal {
         filter: &HistoryFilter,
     ) -> Result<Vec<EventView>, ReadError> {
         let classes = visible_classes(principal.role);
+        let leaves = self.store.leaf_indexes_of_device(device.id).await?;
         let mut events: Vec<EventView> = self
             .store
             .events_of_device(device.id)
@@ -273,6 +276,7 @@ impl Portal {
             .filter(|e| filter.from.is_none_or(|t| e.event_time >= t))
             .filter(|e| filter.to.is_none_or(|t| e.event_time <= t))
             .map(|e: EventRecord| EventView {
+                leaf_index: leaves.get(&e.id).map(|i| *i as u64),
                 fields: e
                     .fields
                     .into_iter()

@@ -3,7 +3,9 @@
 
 pub mod capture;
 pub mod demo;
+mod demo_data;
 pub mod devices;
+pub mod log;
 pub mod reference;
 mod tokens;
 
@@ -26,6 +28,7 @@ pub struct Portal {
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
+    log: log::LogSigner,
 }
 
 /// What `/readyz` reports.
@@ -66,11 +69,16 @@ impl Portal {
     fn with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
         let key = KeyPair::load_or_create(&key_dir(&settings), "token")?;
         let tokens = TokenService::new(&settings.public_base_url, &key)?;
+        let log_key = KeyPair::load_or_create(&key_dir(&settings), "log")?;
+        let origin = crate::ledger::log_origin(&settings.public_base_url);
+        let signer = crate::ledger::NoteSigner::new(&origin, log_key.signing_key().clone())
+            .map_err(|e| anyhow::anyhow!("log key: {e}"))?;
         Ok(Self {
             settings,
             store,
             tokens,
             writer: tokio::sync::Mutex::new(()),
+            log: log::LogSigner { origin, signer },
         })
     }
 

@@ -10,7 +10,7 @@ use entities::{component_link, device, event, event_device, event_field, organis
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{
     ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, Set, Statement, TransactionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 
 use super::{Store, StoreResult};
@@ -60,6 +60,7 @@ pub struct LinkRow {
 
 #[derive(Clone, Debug)]
 pub struct StoredEventRef {
+    pub id: i64,
     pub event_id: String,
     pub canonical_hash: String,
     pub record_time: DateTime<Utc>,
@@ -131,9 +132,17 @@ pub struct WritePlan {
     pub closed_links: Vec<(i64, usize, DateTime<Utc>)>,
 }
 
+/// Database ids of what `CaptureTx::write` inserted, in plan order.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub event_ids: Vec<i64>,
+    /// The device ids of each event, in its devices' order.
+    pub devices_per_event: Vec<Vec<i64>>,
+}
+
 /// An open capture transaction. Dropping it without `commit` rolls back.
 pub struct CaptureTx {
-    tx: DatabaseTransaction,
+    pub(super) tx: DatabaseTransaction,
 }
 
 impl Store {
@@ -161,10 +170,31 @@ impl CaptureTx {
                 .all(&self.tx)
                 .await?;
             out.extend(rows.into_iter().map(|m| StoredEventRef {
+                id: m.id,
                 event_id: m.event_id,
                 canonical_hash: m.canonical_hash,
                 record_time: m.record_time,
             }));
+        }
+        Ok(out)
+    }
+
+    /// Leaf indexes of stored events, ascending, by event row id.
+    pub async fn leaf_indexes(&self, event_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<i64>>> {
+        let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
+        for chunk in event_ids.chunks(CHUNK) {
+            let rows: Vec<(i64, i64)> = entities::leaf::Entity::find()
+                .select_only()
+                .column(entities::leaf::Column::EventId)
+                .column(entities::leaf::Column::LeafIndex)
+                .filter(entities::leaf::Column::EventId.is_in(chunk.iter().copied()))
+                .order_by_asc(entities::leaf::Column::LeafIndex)
+                .into_tuple()
+                .all(&self.tx)
+                .await?;
+            for (e, i) in rows {
+                out.entry(e).or_default().push(i);
+            }
         }
         Ok(out)
     }
@@ -247,9 +277,9 @@ impl CaptureTx {
 
     /// Applies an accepted batch.
     #[tracing::instrument(skip_all, fields(events = plan.events.len()))]
-    pub async fn write(&self, plan: WritePlan) -> StoreResult<()> {
+    pub async fn write(&self, plan: WritePlan) -> StoreResult<Written> {
         let Some(record_time) = plan.record_time else {
-            return Ok(());
+            return Ok(Written::default());
         };
         let now = record_time;
         // New devices, with their final state after the batch.
@@ -343,7 +373,14 @@ impl CaptureTx {
         }
         let mut fields = Vec::new();
         let mut touched = Vec::new();
+        let mut devices_per_event = Vec::with_capacity(plan.events.len());
         for (e, &id) in plan.events.iter().zip(&event_ids) {
+            devices_per_event.push(
+                e.devices
+                    .iter()
+                    .map(|(h, _)| resolve(*h))
+                    .collect::<StoreResult<Vec<i64>>>()?,
+            );
             for (name, value, class) in &e.fields {
                 fields.push(event_field::ActiveModel {
                     id: NotSet,
@@ -408,7 +445,10 @@ impl CaptureTx {
                 .exec_without_returning(&self.tx)
                 .await?;
         }
-        Ok(())
+        Ok(Written {
+            event_ids,
+            devices_per_event,
+        })
     }
 
     pub async fn commit(self) -> StoreResult<()> {

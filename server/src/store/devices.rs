@@ -64,6 +64,15 @@ impl Store {
             .map(DeviceRow::from))
     }
 
+    /// The row id of the event with this EPCIS eventID.
+    pub async fn event_row_id(&self, event_id: &str) -> StoreResult<Option<i64>> {
+        Ok(event::Entity::find()
+            .filter(event::Column::EventId.eq(event_id))
+            .one(self.db())
+            .await?
+            .map(|m| m.id))
+    }
+
     pub async fn organisation_slug(&self, id: i64) -> StoreResult<Option<String>> {
         Ok(organisation::Entity::find_by_id(id)
             .one(self.db())

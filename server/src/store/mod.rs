@@ -3,7 +3,9 @@
 //! to domain values.
 
 pub mod capture;
+mod demo;
 pub mod devices;
+pub mod log;
 mod organisations;
 pub mod reference;
 
@@ -25,6 +27,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// Round trips made by the log's read path (head, tiles, checkpoints),
+    /// for the proof benchmark.
+    log_round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -49,7 +54,21 @@ impl Store {
             options.max_connections(16);
         }
         let db = Database::connect(options).await?;
-        Ok(Self { db })
+        Ok(Self {
+            db,
+            log_round_trips: Default::default(),
+        })
+    }
+
+    /// Database round trips made so far by the log's read path.
+    pub fn log_round_trips(&self) -> u64 {
+        self.log_round_trips
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_log_round_trip(&self) {
+        self.log_round_trips
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub fn backend(&self) -> DbBackend {

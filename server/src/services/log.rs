@@ -1,0 +1,362 @@
+//! The public log: appending a batch's leaves inside its capture
+//! transaction, signing checkpoints (at most one a second, never two that
+//! disagree), and serving tiles, entries and proofs.
+
+use std::collections::HashMap;
+
+use serde_json::{Value, json};
+
+use super::Portal;
+use crate::domain::event::ValidEvent;
+use crate::ledger::{
+    self, Checkpoint, CommittedLeaf, Hash, LeafInput, MemoryTileStore, NoteSigner, NoteVerifier,
+    RootHash, Tile, TlogProof,
+};
+use crate::store::StoreError;
+use crate::store::capture::{CaptureTx, Written};
+use crate::store::log::LeafRow;
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error("not found")]
+    NotFound,
+    /// No checkpoint covers the leaf yet; try again shortly.
+    #[error("no checkpoint covers this entry yet")]
+    NotYetCovered,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the log's stored data is inconsistent: {0}")]
+    Corrupt(String),
+}
+
+enum Attempt {
+    Signed(u64),
+    NothingNew,
+    Moved,
+}
+
+/// The log's signing identity.
+pub struct LogSigner {
+    pub origin: String,
+    pub signer: NoteSigner,
+}
+
+impl std::fmt::Debug for LogSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LogSigner")
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+fn corrupt(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(e.to_string())
+}
+
+fn to_hash(bytes: &[u8]) -> Result<Hash, StoreError> {
+    Hash::from_slice(bytes).map_err(corrupt)
+}
+
+/// Fetches the tiles a computation needs in one query and wraps them.
+async fn tile_store(portal: &Portal, tiles: &[Tile]) -> Result<MemoryTileStore, StoreError> {
+    let keys: Vec<(i16, i64)> = tiles
+        .iter()
+        .map(|t| (i16::from(t.level), t.index as i64))
+        .collect();
+    let rows = portal.store.tiles(&keys).await?;
+    Ok(MemoryTileStore::from_tiles(tiles.iter().filter_map(|t| {
+        rows.get(&(i16::from(t.level), t.index as i64))
+            .map(|b| (*t, b.clone()))
+    })))
+}
+
+impl Portal {
+    pub fn log_origin(&self) -> &str {
+        &self.log.origin
+    }
+
+    /// The log's verifier keys, current first.
+    pub fn log_verifiers(&self) -> Vec<NoteVerifier> {
+        vec![self.log.signer.verifier().clone()]
+    }
+
+    /// Appends one leaf per (event, device) of an accepted batch, inside its
+    /// transaction; returns each event's leaf indexes.
+    pub(crate) async fn append_to_log(
+        &self,
+        tx: &CaptureTx,
+        events: &[&ValidEvent],
+        elements: &[Vec<String>],
+        written: &Written,
+        organisation: &str,
+        operator: &str,
+    ) -> Result<Vec<Vec<u64>>, StoreError> {
+        let (size, _) = tx.lock_log_head().await?;
+        let size = u64::try_from(size).map_err(corrupt)?;
+        let mut ids: Vec<i64> = written
+            .devices_per_event
+            .iter()
+            .flatten()
+            .copied()
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut heads: HashMap<i64, (i64, Hash)> = HashMap::new();
+        for (d, (seq, h)) in tx.chain_heads(&ids).await? {
+            heads.insert(d, (seq, to_hash(&h)?));
+        }
+        let mut rows = Vec::new();
+        let mut hashes = Vec::new();
+        let mut indexes = Vec::with_capacity(events.len());
+        let mut next = size;
+        for (k, e) in events.iter().enumerate() {
+            // Every member but eventID (committed as the leaf's `event`),
+            // plus the acting organisation and operator.
+            let mut fields: Vec<(String, Value)> = e
+                .fields
+                .iter()
+                .filter(|f| f.name != "eventID")
+                .map(|f| (f.name.clone(), f.value.clone()))
+                .collect();
+            fields.push(("organisation".into(), json!(organisation)));
+            fields.push(("operator".into(), json!(operator)));
+            let mut mine = Vec::new();
+            for (j, device_id) in written.devices_per_event[k].iter().enumerate() {
+                let (seq, prev) = match heads.get(device_id) {
+                    Some((s, h)) => (s + 1, Some(*h)),
+                    None => (0, None),
+                };
+                let leaf = CommittedLeaf::build_random(LeafInput {
+                    device: &elements[k][j],
+                    event_id: &e.event_id,
+                    seq: u64::try_from(seq).map_err(corrupt)?,
+                    prev,
+                    fields: &fields,
+                })
+                .map_err(corrupt)?;
+                let mut salts = serde_json::Map::new();
+                salts.insert("device".into(), json!(leaf.device.salt.to_base64()));
+                salts.insert("eventID".into(), json!(leaf.event.salt.to_base64()));
+                for (o, _) in &leaf.fields {
+                    salts.insert(o.name.clone(), json!(o.salt.to_base64()));
+                }
+                heads.insert(*device_id, (seq, leaf.hash));
+                rows.push(LeafRow {
+                    leaf_index: i64::try_from(next).map_err(corrupt)?,
+                    event_id: written.event_ids[k],
+                    device_id: *device_id,
+                    seq,
+                    data: leaf.data,
+                    hash: leaf.hash.0.to_vec(),
+                    salts: Value::Object(salts).to_string(),
+                });
+                hashes.push(leaf.hash);
+                mine.push(next);
+                next += 1;
+            }
+            indexes.push(mine);
+        }
+        let edge = ledger::append_read_tiles(size);
+        let keys: Vec<(i16, i64)> = edge
+            .iter()
+            .map(|t| (i16::from(t.level), t.index as i64))
+            .collect();
+        let stored = tx.read_tiles(&keys).await?;
+        let view = MemoryTileStore::from_tiles(edge.iter().filter_map(|t| {
+            stored
+                .get(&(i16::from(t.level), t.index as i64))
+                .map(|b| (*t, b.clone()))
+        }));
+        let appended = ledger::append(&view, size, &hashes).map_err(corrupt)?;
+        let tiles = appended
+            .tiles
+            .into_iter()
+            .map(|t| (i16::from(t.tile.level), t.tile.index as i64, t.bytes))
+            .collect();
+        tx.append_leaves(
+            rows,
+            tiles,
+            i64::try_from(appended.root.size).map_err(corrupt)?,
+            appended.root.hash.0.to_vec(),
+        )
+        .await?;
+        Ok(indexes)
+    }
+
+    /// Signs a checkpoint of the current head if the log grew since the
+    /// last one. Before signing, the new root is proved consistent with the
+    /// last checkpoint from the stored tiles; a failure is logged and nothing
+    /// is signed. Returns the new checkpoint's size.
+    pub async fn checkpoint_now(&self) -> Result<Option<u64>, LogError> {
+        // In this process, captures wait while the head is read, checked and
+        // signed; another process (PostgreSQL) may still move the head, so
+        // a changed head means a retry.
+        let _writer = self.writer.lock().await;
+        for _ in 0..3 {
+            match self.try_checkpoint().await? {
+                Attempt::Signed(size) => return Ok(Some(size)),
+                Attempt::NothingNew => return Ok(None),
+                Attempt::Moved => continue,
+            }
+        }
+        Ok(None)
+    }
+
+    async fn try_checkpoint(&self) -> Result<Attempt, LogError> {
+        let (size, root) = self.store.log_head().await?;
+        let latest = self.store.latest_checkpoint().await?;
+        if latest.as_ref().is_some_and(|c| c.size >= size) {
+            return Ok(Attempt::NothingNew);
+        }
+        let new_root = RootHash::new(u64::try_from(size).map_err(corrupt)?, to_hash(&root)?);
+        if let Some(old) = &latest {
+            let old_root = RootHash::new(
+                u64::try_from(old.size).map_err(corrupt)?,
+                to_hash(&old.root)?,
+            );
+            if old_root.size > 0 {
+                let tiles = ledger::consistency_tiles(old_root.size, new_root.size)
+                    .map_err(|e| LogError::Corrupt(e.to_string()))?;
+                let store = tile_store(self, &tiles).await?;
+                let proof = ledger::consistency_proof(&store, old_root.size, new_root.size)
+                    .map_err(|e| LogError::Corrupt(e.to_string()))?;
+                if new_root.verify_consistency(&old_root, &proof).is_err() {
+                    tracing::error!(
+                        old = old_root.size,
+                        new = new_root.size,
+                        "log head is inconsistent with the last checkpoint; not signing"
+                    );
+                    return Err(LogError::Corrupt(
+                        "head inconsistent with the last checkpoint".into(),
+                    ));
+                }
+            }
+        }
+        let checkpoint = Checkpoint::new(&self.log.origin, new_root);
+        let note = checkpoint
+            .sign(&[&self.log.signer])
+            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let latest_id = latest.map(|c| c.id);
+        let mut moved = false;
+        let stored = self
+            .store
+            .with_checkpoint_lock(|head_size, head_root, now_latest| {
+                // Sign only what was checked: the head and the latest
+                // checkpoint must be what they were.
+                let same =
+                    head_size == size && head_root == root && now_latest.map(|c| c.id) == latest_id;
+                moved = !same;
+                same.then(|| (size, root.clone(), note))
+            })
+            .await?;
+        Ok(match stored {
+            Some(c) => Attempt::Signed(c.size as u64),
+            None if moved => Attempt::Moved,
+            // Another process holds the signing lock.
+            None => Attempt::NothingNew,
+        })
+    }
+
+    /// The latest signed checkpoint note.
+    pub async fn checkpoint_note(&self) -> Result<Option<String>, LogError> {
+        Ok(self.store.latest_checkpoint().await?.map(|c| c.note))
+    }
+
+    /// A tile's bytes (`width * 32`), if the log has grown that far.
+    pub async fn tile(&self, tile: Tile) -> Result<Vec<u8>, LogError> {
+        let rows = self
+            .store
+            .tiles(&[(i16::from(tile.level), tile.index as i64)])
+            .await?;
+        let bytes = rows
+            .get(&(i16::from(tile.level), tile.index as i64))
+            .ok_or(LogError::NotFound)?;
+        bytes
+            .get(..tile.byte_len())
+            .map(<[u8]>::to_vec)
+            .ok_or(LogError::NotFound)
+    }
+
+    /// An entry bundle: the leaf data of a level-0 tile's leaves.
+    pub async fn entry_bundle(&self, tile: Tile) -> Result<Vec<u8>, LogError> {
+        let start = tile.start_leaf() as i64;
+        let data = self
+            .store
+            .leaf_data(start, start + i64::from(tile.width))
+            .await?;
+        if data.len() != usize::from(tile.width) {
+            return Err(LogError::NotFound);
+        }
+        ledger::tile::encode_bundle(&data).map_err(|e| LogError::Corrupt(e.to_string()))
+    }
+
+    fn check_size(&self, size: u64, head: i64) -> Result<(), LogError> {
+        if size == 0 || size > head as u64 {
+            return Err(LogError::InvalidInput(format!(
+                "size must be between 1 and the log's size ({head})"
+            )));
+        }
+        Ok(())
+    }
+
+    pub async fn inclusion(&self, index: u64, size: u64) -> Result<Vec<Hash>, LogError> {
+        let (head, _) = self.store.log_head().await?;
+        self.check_size(size, head)?;
+        let tiles = ledger::inclusion_tiles(index, size)
+            .map_err(|e| LogError::InvalidInput(e.to_string()))?;
+        let store = tile_store(self, &tiles).await?;
+        ledger::inclusion_proof(&store, index, size).map_err(|e| LogError::Corrupt(e.to_string()))
+    }
+
+    pub async fn consistency(&self, old: u64, new: u64) -> Result<Vec<Hash>, LogError> {
+        let (head, _) = self.store.log_head().await?;
+        self.check_size(new, head)?;
+        let tiles = ledger::consistency_tiles(old, new)
+            .map_err(|e| LogError::InvalidInput(e.to_string()))?;
+        let store = tile_store(self, &tiles).await?;
+        ledger::consistency_proof(&store, old, new).map_err(|e| LogError::Corrupt(e.to_string()))
+    }
+
+    /// The C2SP tlog-proof of one leaf against the latest checkpoint.
+    pub async fn tlog_proof(&self, leaf_index: u64) -> Result<String, LogError> {
+        let checkpoint = self
+            .store
+            .latest_checkpoint()
+            .await?
+            .ok_or(LogError::NotYetCovered)?;
+        let size = checkpoint.size as u64;
+        if leaf_index >= size {
+            return Err(LogError::NotYetCovered);
+        }
+        let tiles = ledger::inclusion_tiles(leaf_index, size)
+            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        let store = tile_store(self, &tiles).await?;
+        let proof = ledger::inclusion_proof(&store, leaf_index, size)
+            .map_err(|e| LogError::Corrupt(e.to_string()))?;
+        Ok(TlogProof::new(leaf_index, proof, &checkpoint.note).to_text())
+    }
+
+    /// The leaf index of (eventID, device).
+    pub async fn leaf_index_of(&self, event_id: &str, device: &str) -> Result<u64, LogError> {
+        let key = crate::domain::DeviceKey::parse(device)
+            .map_err(|e| LogError::InvalidInput(format!("device: {e}")))?;
+        let row = self
+            .store
+            .device_by_key(key.gtin().as_str(), key.serial().as_str())
+            .await?
+            .ok_or(LogError::NotFound)?;
+        let event = self
+            .store
+            .event_row_id(event_id)
+            .await?
+            .ok_or(LogError::NotFound)?;
+        let leaf = self
+            .store
+            .leaf_of(event, row.id)
+            .await?
+            .ok_or(LogError::NotFound)?;
+        Ok(leaf.leaf_index as u64)
+    }
+}

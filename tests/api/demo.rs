@@ -1,0 +1,86 @@
+//! The demo packs of `serve --demo`: seeded once, with the histories the
+//! printed device lines promise.
+
+use provenance::auth::{Principal, Role};
+
+use crate::helpers::{Backend, spawn_app};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_packs_are_seeded_once_with_the_promised_histories() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let portal = &app.portal;
+    portal.seed_demo().await.unwrap();
+    let first = portal.seed_demo_devices().await.unwrap();
+    let counts = portal.store().product_and_device_counts().await.unwrap();
+    assert_eq!(counts.0, 3, "pack, cell module and BMS board");
+    assert!(
+        counts.1 > 900,
+        "300 packs with two components each: {counts:?}"
+    );
+
+    // Again on the same database: nothing new, the same device lines.
+    portal.seed_demo().await.unwrap();
+    let second = portal.seed_demo_devices().await.unwrap();
+    assert_eq!(
+        portal.store().product_and_device_counts().await.unwrap(),
+        counts
+    );
+    let lines = |ds: &[provenance::services::demo::DemoDevice]| -> Vec<String> {
+        ds.iter()
+            .map(|d| format!("{}/{} {} {}", d.gtin, d.serial, d.digital_link, d.note))
+            .collect()
+    };
+    assert_eq!(lines(&first), lines(&second));
+
+    let staff = Principal {
+        subject: "test@ampera".into(),
+        role: Role::Staff,
+        org: "ampera".into(),
+    };
+    for status in ["installed", "returned", "stolen", "decommissioned"] {
+        assert!(
+            first.iter().any(|d| d.status == status),
+            "no {status} pack in {:?}",
+            lines(&first)
+        );
+    }
+    for d in &first {
+        let device = portal
+            .device(&staff, &d.gtin, &d.serial)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{} is missing", d.serial));
+        assert_eq!(device.status, d.status, "{}: {}", d.serial, d.note);
+        assert_eq!(device.digital_link, d.digital_link);
+    }
+
+    // The repaired pack: the removed board and its replacement, with dates.
+    let swapped = first
+        .iter()
+        .find(|d| d.note.contains("replaced"))
+        .expect("a repaired pack");
+    let device = portal
+        .device(&staff, &swapped.gtin, &swapped.serial)
+        .await
+        .unwrap()
+        .unwrap();
+    let lineage = portal.lineage(&staff, &device, None).await.unwrap();
+    assert_eq!(lineage.len(), 3, "module, old board, new board");
+    let removed: Vec<_> = lineage.iter().filter(|n| n.removed_at.is_some()).collect();
+    assert_eq!(removed.len(), 1);
+    let old = removed[0];
+    let new = lineage
+        .iter()
+        .find(|n| n.device.gtin == old.device.gtin && n.removed_at.is_none())
+        .expect("the new board");
+    assert!(old.installed_at < old.removed_at);
+    assert!(old.removed_at <= new.installed_at);
+    assert!(swapped.note.contains(&old.device.serial));
+    assert!(swapped.note.contains(&new.device.serial));
+    let now = portal
+        .lineage(&staff, &device, Some(chrono::Utc::now()))
+        .await
+        .unwrap();
+    assert_eq!(now.len(), 2);
+    assert!(now.iter().all(|n| n.device.serial != old.device.serial));
+}
