@@ -93,7 +93,6 @@ fn sql_quote(s: &str) -> String {
 /// The rows capture writes for the same events, as plain multi-row INSERTs
 /// in one transaction per batch.
 async fn plain_sql(db: &DatabaseConnection, n: usize) -> Duration {
-    let backend = db.get_database_backend();
     let now = "2026-11-30T00:00:00Z";
     let start = Instant::now();
     for chunk_start in (0..n).step_by(BATCH) {
@@ -171,9 +170,7 @@ async fn plain_sql(db: &DatabaseConnection, n: usize) -> Duration {
         .expect("event devices");
         tx.commit().await.expect("commit");
     }
-    let elapsed = start.elapsed();
-    let _ = backend;
-    elapsed
+    start.elapsed()
 }
 
 async fn postgres_database(admin: &str) -> (String, String) {

@@ -167,19 +167,28 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     };
     let app = Application::build(portal)?;
     tracing::info!(port = app.port(), %base, "listening");
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "graphql {base}/graphql")?;
-    for t in tokens {
-        writeln!(out, "token {} {} {}", t.persona, t.org, t.jwt)?;
-    }
-    for d in devices {
-        writeln!(
-            out,
+    let mut lines = vec![format!("graphql {base}/graphql")];
+    lines.extend(
+        tokens
+            .into_iter()
+            .map(|t| format!("token {} {} {}", t.persona, t.org, t.jwt)),
+    );
+    lines.extend(devices.into_iter().map(|d| {
+        format!(
             "device {}/{} {} {}",
             d.gtin, d.serial, d.digital_link, d.note
-        )?;
+        )
+    }));
+    // The server keeps running when nobody reads stdout any more (a closed
+    // pipe): the URLs are a courtesy, not part of serving.
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = lines
+        .iter()
+        .try_for_each(|l| writeln!(out, "{l}"))
+        .and_then(|()| out.flush())
+    {
+        tracing::warn!(error = %e, "could not print the start-up lines");
     }
-    out.flush()?;
     drop(out);
     app.run_until_stopped().await?;
     Ok(())

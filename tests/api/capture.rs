@@ -230,13 +230,22 @@ async fn replays_return_the_original_receipts(backend: Backend) {
     let r3 = &third["data"]["captureEvents"]["receipts"];
     assert_eq!(r3[0], receipts[0]);
     assert_eq!(r3[2]["eventID"], "r-3");
+    // The same event twice in one batch is one event, with one receipt.
+    let twice = vec![
+        object("r-4", "packing", &[dl(PACK_GTIN, "R1")]),
+        object("r-4", "packing", &[dl(PACK_GTIN, "R1")]),
+    ];
+    let body = app.capture(&staff, twice).await;
+    let r4 = &body["data"]["captureEvents"]["receipts"];
+    assert_eq!(r4[0], r4[1], "{body}");
+    assert_eq!(app.count("event").await, 4);
     // A different event under a known eventID is rejected.
     let mut changed = batch[1].clone();
     changed["bizStep"] = json!("packing");
     let body = app.capture(&staff, vec![changed]).await;
     let errs = errors(&body);
     assert_eq!((errs[0].0, errs[0].1.as_str()), (0, "eventID"), "{body}");
-    assert_eq!(app.count("event").await, 3);
+    assert_eq!(app.count("event").await, 4);
 }
 
 async fn commissioning_rules(backend: Backend) {
@@ -454,12 +463,61 @@ async fn partners_capture_only_for_their_devices(backend: Backend) {
         )
         .await;
     assert!(r.get("errors").is_none(), "{r}");
+    // The service partner may swap a part of the pack it services.
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("p-5", "commissioning", &[dl(BMS_GTIN, "QB")]),
+                aggregation(
+                    "p-6",
+                    "ADD",
+                    "assembling",
+                    &dl(PACK_GTIN, "Q1"),
+                    &[dl(BMS_GTIN, "QB")],
+                ),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let r = app
+        .capture(
+            &service,
+            vec![aggregation(
+                "p-7",
+                "DELETE",
+                "removing",
+                &dl(PACK_GTIN, "Q1"),
+                &[dl(BMS_GTIN, "QB")],
+            )],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    // A device shipped to a partner: it may record the receipt, nothing else.
+    let mut ship = object("p-8", "shipping", &[dl(PACK_GTIN, "Q1")]);
+    ship["destinationList"] = json!([{ "type": "owning_party", "id": "nordcycle" }]);
+    let r = app.capture(&staff, vec![ship]).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let body = app
+        .capture(
+            &other,
+            vec![object("p-9", "inspecting", &[dl(PACK_GTIN, "Q1")])],
+        )
+        .await;
+    assert!(errors(&body)[0].2.contains("unknown device"), "{body}");
+    let r = app
+        .capture(
+            &other,
+            vec![object("p-9", "receiving", &[dl(PACK_GTIN, "Q1")])],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
     let d = app
         .device(&service, PACK_GTIN, "Q1", "servicePartner status")
         .await;
     assert_eq!(
         d,
-        json!({ "servicePartner": "wheelworks", "status": "in_repair" })
+        json!({ "servicePartner": "wheelworks", "status": "in_stock" })
     );
 }
 

@@ -138,11 +138,22 @@ async fn serve_demo_prints_urls_and_persona_tokens() {
             .unwrap(),
     );
     let stdout = child.0.stdout.take().unwrap();
+    // Read stdout on a thread that keeps draining it, so the server never
+    // writes into a closed pipe; take the first 10 lines (graphql + tokens).
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
     let lines: Vec<String> = tokio::task::spawn_blocking(move || {
-        BufReader::new(stdout)
-            .lines()
-            .take(10)
-            .map(Result::unwrap)
+        (0..10)
+            .map(|_| {
+                rx.recv_timeout(Duration::from_secs(120))
+                    .expect("a start-up line")
+            })
             .collect()
     })
     .await

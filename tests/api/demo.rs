@@ -83,4 +83,25 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
         .unwrap();
     assert_eq!(now.len(), 2);
     assert!(now.iter().all(|n| n.device.serial != old.device.serial));
+
+    // The whole demo log re-verifies from its served tiles, and every
+    // leaf's tlog-proof verifies against the served checkpoint and key.
+    let (size, _) = portal.store().log_head().await.unwrap();
+    let note = app.checkpoint_of(size as u64).await;
+    let vkey = app.text("/log/vkey").await;
+    let cp = crate::log::open_checkpoint(&note, vkey.trim());
+    assert_eq!(cp.size, size as u64);
+    let entries = app.reverify(&cp).await;
+    let verifiers = vec![provenance::ledger::NoteVerifier::parse(vkey.trim()).unwrap()];
+    for (i, entry) in entries.iter().enumerate() {
+        let text = portal.tlog_proof(i as u64).await.unwrap();
+        provenance::ledger::TlogProof::parse(&text)
+            .unwrap()
+            .verify(
+                &provenance::ledger::leaf_hash(entry),
+                portal.log_origin(),
+                &verifiers,
+            )
+            .unwrap_or_else(|e| panic!("leaf {i}: {e}"));
+    }
 }

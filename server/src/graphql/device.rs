@@ -259,10 +259,12 @@ impl Event {
     async fn disposition(&self) -> Option<&str> {
         self.0.disposition.as_deref()
     }
-    /// The day, in UTC (public); the full instant is `eventTime`.
+    /// The day in the event's own offset (public); the full instant is
+    /// `eventTime`.
     #[graphql(name = "eventDate")]
     async fn event_date(&self) -> String {
-        self.0.event_time.format("%Y-%m-%d").to_string()
+        self.text("eventDate")
+            .unwrap_or_else(|| self.0.event_time.format("%Y-%m-%d").to_string())
     }
     #[graphql(name = "eventTime")]
     async fn event_time(&self) -> Option<String> {

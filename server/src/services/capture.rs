@@ -88,8 +88,12 @@ pub enum CaptureError {
 
 /// RFC 8785 canonical form of the normalised event, hashed: two captures
 /// under one eventID are the same event exactly when these agree.
-fn canonical_hash(event: &ValidEvent) -> Result<String, String> {
-    let canonical = crate::ledger::jcs::canonicalize(&event.normalised_json())
+fn canonical_hash(event: &ValidEvent, organisation: &str) -> Result<String, String> {
+    // The capturing organisation is part of the event: another
+    // organisation's identical body is not a replay of this one.
+    let input =
+        serde_json::json!({ "event": event.normalised_json(), "organisation": organisation });
+    let canonical = crate::ledger::jcs::canonicalize(&input)
         .map_err(|e| format!("cannot be put in canonical form: {e}"))?;
     Ok(hex(&Sha256::digest(&canonical)))
 }
@@ -130,7 +134,7 @@ impl Portal {
         let mut valid = Vec::with_capacity(raw.len());
         for (index, r) in raw.into_iter().enumerate() {
             match validate(r, now) {
-                Ok(e) => match canonical_hash(&e) {
+                Ok(e) => match canonical_hash(&e, &principal.org) {
                     Ok(hash) => valid.push((index, e, hash)),
                     Err(reason) => rejections.push(Rejection {
                         index,
@@ -188,7 +192,7 @@ impl Portal {
                 (e.event_id, (e.canonical_hash, e.record_time, leaves))
             })
             .collect();
-        let mut receipts: Vec<Option<Receipt>> = vec![None; valid.len() + duplicate_of.len()];
+        let mut receipts: Vec<Option<Receipt>> = vec![None; valid.len()];
         let mut fresh = Vec::new();
         for (index, e, hash) in valid {
             if duplicate_of.contains_key(&index) {
@@ -409,25 +413,47 @@ impl Planner {
             .unwrap_or_default()
     }
 
-    /// May the caller capture for this device? Partners: only devices they
-    /// hold, that were shipped to them, or that they service. A device they
-    /// may not touch is reported exactly like an unknown one.
-    fn may_touch(&self, h: DeviceHandle) -> bool {
+    /// May the caller capture this event for this device? Partners: devices
+    /// they hold, or that they service (directly or as part of a device they
+    /// service); a device shipped to them only to record its receipt. A
+    /// device they may not touch is reported exactly like an unknown one.
+    fn may_touch(&self, h: DeviceHandle, receiving: bool) -> bool {
         if self.role.is_manufacturer() {
             return true;
         }
         let Some(d) = self.devices.get(&h) else {
             return false;
         };
-        self.custodian(h) == Some(self.org_id)
-            || d.state.shipped_to_id == Some(self.org_id)
-            || d.service_partner_id == Some(self.org_id)
+        if self.custodian(h) == Some(self.org_id)
+            || (receiving && d.state.shipped_to_id == Some(self.org_id))
+        {
+            return true;
+        }
+        // The service partner of the device or of any device it is in.
+        let mut current = Some(h);
+        for _ in 0..64 {
+            let Some(c) = current else { break };
+            if self
+                .devices
+                .get(&c)
+                .is_some_and(|x| x.service_partner_id == Some(self.org_id))
+            {
+                return true;
+            }
+            current = self.parent_of.get(&c).map(|(p, _)| *p);
+        }
+        false
     }
 
-    fn existing(&self, field: &str, d: &DeviceRef) -> Result<DeviceHandle, (String, String)> {
+    fn existing(
+        &self,
+        field: &str,
+        d: &DeviceRef,
+        receiving: bool,
+    ) -> Result<DeviceHandle, (String, String)> {
         let unknown = || (field.to_owned(), format!("unknown device {}", d.key));
         let h = *self.handles.get(&key_str(&d.key)).ok_or_else(unknown)?;
-        if !self.may_touch(h) {
+        if !self.may_touch(h, receiving) {
             return Err(unknown());
         }
         if self
@@ -447,6 +473,7 @@ impl Planner {
             reason,
         };
         let commissioning = e.is_biz_step("commissioning");
+        let receiving = e.is_biz_step("receiving");
         // Resolve every device first; nothing changes before all are known.
         let mut epcs = Vec::with_capacity(e.epcs.len());
         for d in &e.epcs {
@@ -499,16 +526,16 @@ impl Planner {
                 );
                 epcs.push(h);
             } else {
-                epcs.push(self.existing("epcList", d).map_err(reject)?);
+                epcs.push(self.existing("epcList", d, receiving).map_err(reject)?);
             }
         }
         let parent = match &e.parent {
-            Some(p) => Some(self.existing("parentID", p).map_err(reject)?),
+            Some(p) => Some(self.existing("parentID", p, false).map_err(reject)?),
             None => None,
         };
         let mut children = Vec::with_capacity(e.children.len());
         for c in &e.children {
-            children.push(self.existing("childEPCs", c).map_err(reject)?);
+            children.push(self.existing("childEPCs", c, false).map_err(reject)?);
         }
 
         // Component links.

@@ -304,7 +304,9 @@ impl Portal {
     }
 
     /// Components installed at `at` (now by default) — or, with `all`, every
-    /// component ever installed, with its dates.
+    /// component ever installed, with its dates. The caller already sees the
+    /// parent; its components are shown as part of it (the access issue's
+    /// policy module will filter their fields).
     pub async fn components(
         &self,
         principal: &Principal,
@@ -321,8 +323,12 @@ impl Portal {
             let Some(row) = self.store.device_by_id(link.child_id).await? else {
                 continue;
             };
-            // A component of a visible device is visible as part of it.
-            let _ = principal;
+            // A part installed now is part of a device the caller sees; a
+            // part removed since has a life of its own, shown only to those
+            // who may see it.
+            if link.removed_at.is_some() && !self.may_see(principal, &row).await? {
+                continue;
+            }
             out.push(ComponentView {
                 device: self.view(row).await?,
                 installed_at: link.installed_at,
@@ -376,7 +382,13 @@ impl Portal {
                 .components(principal, &c.device, at, at.is_none())
                 .await?
             {
-                components.push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
+                // Only what was inside this part while it was installed here.
+                let overlaps = c.removed_at.is_none_or(|r| sub.installed_at < r)
+                    && sub.removed_at.is_none_or(|r| r > c.installed_at);
+                if overlaps {
+                    components
+                        .push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
+                }
             }
         }
         Ok(LineageNode {

@@ -16,7 +16,7 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbB
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("database error")]
+    #[error("database error: {0}")]
     Db(#[from] sea_orm::DbErr),
     #[error("stored data is inconsistent: {0}")]
     Corrupt(String),
