@@ -150,6 +150,11 @@ impl Store {
     pub async fn begin_capture(&self) -> StoreResult<CaptureTx> {
         let tx = self.db().begin().await?;
         if tx.get_database_backend() == DbBackend::Postgres {
+            // Plan each lookup for the table as it is now: a generic plan
+            // cached while the tables were small (or never analysed, as with
+            // autovacuum off) would scan whole tables for every batch.
+            tx.execute_unprepared("SET LOCAL plan_cache_mode = force_custom_plan")
+                .await?;
             tx.execute_raw(Statement::from_sql_and_values(
                 DbBackend::Postgres,
                 "SELECT pg_advisory_xact_lock($1)",
