@@ -546,11 +546,17 @@ impl Planner {
                         if let Some((current, _)) = self.parent_of.get(&c) {
                             return Err(reject((
                                 "childEPCs".into(),
-                                format!(
-                                    "{} is installed in {}",
-                                    self.key_of(c),
-                                    self.key_of(*current)
-                                ),
+                                // Name the other device only to those who may
+                                // see it.
+                                if self.may_touch(*current, false) {
+                                    format!(
+                                        "{} is installed in {}",
+                                        self.key_of(c),
+                                        self.key_of(*current)
+                                    )
+                                } else {
+                                    format!("{} is installed in another device", self.key_of(c))
+                                },
                             )));
                         }
                         let mut up = Some(p);
