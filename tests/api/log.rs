@@ -13,7 +13,7 @@ use provenance::ledger::{NoteVerifier, TlogProof, leaf_hash};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::capture::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
+use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
 use crate::helpers::{Backend, TestApp, spawn_app};
 
 both_backends!(
@@ -409,7 +409,7 @@ async fn concurrent_writers_never_fork_the_log(backend: Backend) {
                             "commissioning",
                             &[dl(PACK_GTIN, &format!("C{c}B{b}I{i}"))],
                         );
-                        crate::capture::raw_event(&v)
+                        crate::events::raw_event(&v)
                     })
                     .collect();
                 let receipts = portal.capture(&staff, batch).await.expect("capture");

@@ -9,6 +9,7 @@ mod auth;
 mod capture;
 mod cli;
 mod demo;
+mod events;
 mod health;
 mod log;
 mod storage;

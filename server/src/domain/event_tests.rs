@@ -1,0 +1,160 @@
+//! Tests of `domain::event`: validation and normalisation.
+use super::*;
+
+pub(crate) fn raw(event_id: &str) -> RawEvent {
+    RawEvent {
+        event_id: event_id.into(),
+        event_type: EventType::Object,
+        action: Some(Action::Observe),
+        biz_step: Some("inspecting".into()),
+        disposition: None,
+        event_time: "2026-03-01T10:00:00+01:00".into(),
+        event_time_zone_offset: "+01:00".into(),
+        epc_list: vec!["https://example.com/01/09520123456788/21/ABC1".into()],
+        parent_id: None,
+        child_epcs: vec![],
+        read_point: None,
+        biz_location: None,
+        source_list: vec![],
+        destination_list: vec![],
+        sensor_element_list: None,
+        ilmd: None,
+        extensions: vec![],
+    }
+}
+
+fn now() -> DateTime<Utc> {
+    "2026-11-30T00:00:00Z".parse().unwrap()
+}
+
+#[test]
+fn accepts_and_normalises() {
+    let mut r = raw("e1");
+    r.biz_step = Some("urn:epcglobal:cbv:bizstep:inspecting".into());
+    r.epc_list =
+        vec!["https://x.example/01/9520123456788/10/L%2F1/21/ABC1?linkType=gs1:pip".into()];
+    r.extensions.push(RawExtension {
+        name: "qcResult".into(),
+        value: json!("pass"),
+        visibility: Some(Visibility::Partner),
+    });
+    let e = validate(r, now()).unwrap();
+    assert_eq!(e.biz_step.as_deref(), Some("inspecting"));
+    assert_eq!(e.epcs[0].key.to_string(), "09520123456788/ABC1");
+    assert_eq!(e.epcs[0].lot.as_ref().unwrap().as_str(), "L/1");
+    let j = e.normalised_json();
+    assert_eq!(
+        j["epcList"][0],
+        "https://id.gs1.org/01/09520123456788/10/L%2F1/21/ABC1"
+    );
+    assert_eq!(j["eventTime"], "2026-03-01T09:00:00.000Z");
+    assert_eq!(j["qcResult"], json!({"value": "pass", "class": "partner"}));
+    assert_eq!(
+        e.fields
+            .iter()
+            .find(|f| f.name == "qcResult")
+            .unwrap()
+            .class,
+        Visibility::Partner
+    );
+}
+
+#[test]
+fn rejects_each_bad_member_by_name() {
+    type Mutation = Box<dyn Fn(&mut RawEvent)>;
+    let cases: Vec<(Mutation, &str)> = vec![
+        (Box::new(|r| r.event_id = String::new()), "eventID"),
+        (Box::new(|r| r.action = None), "action"),
+        (Box::new(|r| r.biz_step = Some("burn_in".into())), "bizStep"),
+        (
+            Box::new(|r| r.disposition = Some("lost".into())),
+            "disposition",
+        ),
+        (Box::new(|r| r.event_time = "yesterday".into()), "eventTime"),
+        (
+            Box::new(|r| r.event_time = "2027-01-01T00:00:00Z".into()),
+            "eventTime",
+        ),
+        (
+            Box::new(|r| r.event_time_zone_offset = "+1".into()),
+            "eventTimeZoneOffset",
+        ),
+        (
+            Box::new(|r| r.epc_list = vec!["https://a.example/00/006141411234567890".into()]),
+            "epcList",
+        ),
+        (
+            Box::new(|r| r.epc_list = vec!["not a uri".into()]),
+            "epcList",
+        ),
+        (Box::new(|r| r.epc_list.clear()), "epcList"),
+        (
+            Box::new(|r| r.read_point = Some("dock 4".into())),
+            "readPoint",
+        ),
+        (
+            Box::new(|r| r.event_type = EventType::Aggregation),
+            "parentID",
+        ),
+        (
+            Box::new(|r| {
+                r.extensions.push(RawExtension {
+                    name: "Bad-Name".into(),
+                    value: json!(1),
+                    visibility: None,
+                })
+            }),
+            "Bad-Name",
+        ),
+        (
+            Box::new(|r| {
+                r.extensions.push(RawExtension {
+                    name: "operator".into(),
+                    value: json!(1),
+                    visibility: None,
+                })
+            }),
+            "operator",
+        ),
+        (
+            Box::new(|r| {
+                r.extensions.push(RawExtension {
+                    name: "big".into(),
+                    value: json!("x".repeat(70_000)),
+                    visibility: None,
+                })
+            }),
+            "",
+        ),
+        (
+            Box::new(|r| {
+                for i in 0..260 {
+                    r.extensions.push(RawExtension {
+                        name: format!("f{i}"),
+                        value: json!(i),
+                        visibility: None,
+                    });
+                }
+            }),
+            "",
+        ),
+    ];
+    for (mutate, field) in cases {
+        let mut r = raw("e1");
+        mutate(&mut r);
+        let err = validate(r, now()).unwrap_err();
+        assert_eq!(err.field, field, "{err:?}");
+    }
+}
+
+#[test]
+fn extension_default_class_is_internal() {
+    let mut r = raw("e1");
+    r.extensions.push(RawExtension {
+        name: "supplierBatch".into(),
+        value: json!("B7"),
+        visibility: None,
+    });
+    let e = validate(r, now()).unwrap();
+    assert_eq!(e.fields.last().unwrap().class, Visibility::Internal);
+}

@@ -1,0 +1,259 @@
+//! Capturing a batch of events: all or nothing, in one transaction.
+//!
+//! Every event is first validated on its own (`domain::event`), then the
+//! batch is checked against the stored state and against the events before
+//! it in the same batch: known products and devices, who may capture for
+//! which device, custody, component links. Any rejection rejects the batch;
+//! an accepted batch is committed before the receipts are returned.
+
+mod planner;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+
+use super::Portal;
+use crate::auth::{Principal, Role};
+use crate::domain::DeviceKey;
+use crate::domain::event::{RawEvent, ValidEvent, validate};
+use crate::store::StoreError;
+use planner::Planner;
+
+pub const MAX_BATCH: usize = 10_000;
+
+/// Device statuses, set by events only (docs/device-lifecycle.md).
+pub mod status {
+    pub const COMMISSIONED: &str = "commissioned";
+    pub const IN_TRANSIT: &str = "in_transit";
+    pub const IN_STOCK: &str = "in_stock";
+    pub const INSTALLED: &str = "installed";
+    pub const IN_REPAIR: &str = "in_repair";
+    pub const RETURNED: &str = "returned";
+    pub const RECALLED: &str = "recalled";
+    pub const STOLEN: &str = "stolen";
+    pub const DECOMMISSIONED: &str = "decommissioned";
+}
+
+/// The status an event gives the devices of its `epcList`, if it changes it.
+/// A disposition that says what happened to the unit wins over the step.
+pub fn status_after(biz_step: Option<&str>, disposition: Option<&str>) -> Option<&'static str> {
+    let by_disposition = match disposition {
+        Some("returned") => Some(status::RETURNED),
+        Some("recalled") => Some(status::RECALLED),
+        Some("stolen") => Some(status::STOLEN),
+        Some("destroyed") => Some(status::DECOMMISSIONED),
+        _ => None,
+    };
+    by_disposition.or(match biz_step {
+        Some("commissioning") => Some(status::COMMISSIONED),
+        Some("shipping") => Some(status::IN_TRANSIT),
+        Some("receiving") => Some(status::IN_STOCK),
+        Some("installing") => Some(status::INSTALLED),
+        Some("repairing") => Some(status::IN_REPAIR),
+        Some("decommissioning") | Some("destroying") => Some(status::DECOMMISSIONED),
+        _ => None,
+    })
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Receipt {
+    pub event_id: String,
+    pub record_time: DateTime<Utc>,
+    /// The event's leaves in the public log, one per device it touches.
+    pub leaf_indexes: Vec<u64>,
+}
+
+/// One rejected event: its position in the batch, the member at fault and
+/// why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Rejection {
+    pub index: usize,
+    pub field: String,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CaptureError {
+    #[error("{} event(s) rejected; nothing was written", .0.len())]
+    Rejected(Vec<Rejection>),
+    #[error("{0}")]
+    InvalidBatch(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// RFC 8785 canonical form of the normalised event, hashed: two captures
+/// under one eventID are the same event exactly when these agree.
+fn canonical_hash(event: &ValidEvent, organisation: &str) -> Result<String, String> {
+    // The capturing organisation is part of the event: another
+    // organisation's identical body is not a replay of this one.
+    let input =
+        serde_json::json!({ "event": event.normalised_json(), "organisation": organisation });
+    let canonical = crate::ledger::jcs::canonicalize(&input)
+        .map_err(|e| format!("cannot be put in canonical form: {e}"))?;
+    Ok(hex(&Sha256::digest(&canonical)))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn key_str(key: &DeviceKey) -> String {
+    key.to_string()
+}
+
+impl Portal {
+    /// Captures a batch for `principal`.
+    #[tracing::instrument(skip_all, fields(events = raw.len(), org = %principal.org))]
+    pub async fn capture(
+        &self,
+        principal: &Principal,
+        raw: Vec<RawEvent>,
+    ) -> Result<Vec<Receipt>, CaptureError> {
+        if !matches!(
+            principal.role,
+            Role::Admin | Role::Staff | Role::Distributor | Role::ServicePartner
+        ) {
+            return Err(CaptureError::Forbidden(format!(
+                "the {} role does not capture events",
+                principal.role
+            )));
+        }
+        if raw.is_empty() || raw.len() > MAX_BATCH {
+            return Err(CaptureError::InvalidBatch(format!(
+                "a batch holds 1 to {MAX_BATCH} events; this one has {}",
+                raw.len()
+            )));
+        }
+        let now = Utc::now();
+        let mut rejections = Vec::new();
+        let mut valid = Vec::with_capacity(raw.len());
+        for (index, r) in raw.into_iter().enumerate() {
+            match validate(r, now) {
+                Ok(e) => match canonical_hash(&e, &principal.org) {
+                    Ok(hash) => valid.push((index, e, hash)),
+                    Err(reason) => rejections.push(Rejection {
+                        index,
+                        field: String::new(),
+                        reason,
+                    }),
+                },
+                Err(f) => rejections.push(Rejection {
+                    index,
+                    field: f.field,
+                    reason: f.reason,
+                }),
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
+        // The same eventID twice in one batch: one event if identical.
+        let mut first_of: HashMap<&str, (usize, &str)> = HashMap::new();
+        let mut duplicate_of: HashMap<usize, usize> = HashMap::new();
+        for (index, e, hash) in &valid {
+            match first_of.get(e.event_id.as_str()) {
+                Some((first, h)) if *h == hash.as_str() => {
+                    duplicate_of.insert(*index, *first);
+                }
+                Some(_) => rejections.push(Rejection {
+                    index: *index,
+                    field: "eventID".into(),
+                    reason: "given twice in this batch with different content".into(),
+                }),
+                None => {
+                    first_of.insert(&e.event_id, (*index, hash));
+                }
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
+
+        let _writer = self.writer.lock().await;
+        let tx = self.store.begin_capture().await?;
+        let ids: Vec<String> = first_of.keys().map(|s| (*s).to_owned()).collect();
+        let stored = tx.events_by_event_id(&ids).await?;
+        let stored_ids: Vec<i64> = stored.iter().map(|e| e.id).collect();
+        let mut stored_leaves = tx.leaf_indexes(&stored_ids).await?;
+        let existing: HashMap<String, (String, DateTime<Utc>, Vec<u64>)> = stored
+            .into_iter()
+            .map(|e| {
+                let leaves = stored_leaves
+                    .remove(&e.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| i as u64)
+                    .collect();
+                (e.event_id, (e.canonical_hash, e.record_time, leaves))
+            })
+            .collect();
+        let mut receipts: Vec<Option<Receipt>> = vec![None; valid.len()];
+        let mut fresh = Vec::new();
+        for (index, e, hash) in valid {
+            if duplicate_of.contains_key(&index) {
+                continue;
+            }
+            match existing.get(&e.event_id) {
+                Some((h, record_time, leaves)) if *h == hash => {
+                    receipts[index] = Some(Receipt {
+                        event_id: e.event_id.clone(),
+                        record_time: *record_time,
+                        leaf_indexes: leaves.clone(),
+                    });
+                }
+                Some(_) => rejections.push(Rejection {
+                    index,
+                    field: "eventID".into(),
+                    reason: "already used by a different event".into(),
+                }),
+                None => fresh.push((index, e, hash)),
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
+        if !fresh.is_empty() {
+            let mut planner = Planner::load(&tx, principal, &fresh, now).await?;
+            for (index, e, hash) in &fresh {
+                if let Err(r) = planner.apply(*index, e, hash) {
+                    rejections.push(r);
+                }
+            }
+            if !rejections.is_empty() {
+                return Err(CaptureError::Rejected(rejections));
+            }
+            let elements = planner.elements();
+            let written = tx.write(planner.finish()).await?;
+            let events: Vec<&ValidEvent> = fresh.iter().map(|(_, e, _)| e).collect();
+            let leaves = self
+                .append_to_log(
+                    &tx,
+                    &events,
+                    &elements,
+                    &written,
+                    &principal.org,
+                    &principal.subject,
+                )
+                .await?;
+            tx.commit().await?;
+            for ((index, e, _), leaf_indexes) in fresh.into_iter().zip(leaves) {
+                receipts[index] = Some(Receipt {
+                    event_id: e.event_id,
+                    record_time: now,
+                    leaf_indexes,
+                });
+            }
+        }
+        for (dup, first) in duplicate_of {
+            receipts[dup] = receipts[first].clone();
+        }
+        receipts
+            .into_iter()
+            .map(|r| r.ok_or_else(|| StoreError::Corrupt("missing receipt".into()).into()))
+            .collect()
+    }
+}
