@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod graphql;
 pub mod ledger;
+pub mod policy;
 pub mod services;
 pub mod startup;
 pub mod store;

@@ -1,17 +1,17 @@
 //! Reading devices: identity, product, status, custody, history, components,
 //! parent and lineage, filtered by what the caller may see.
 //!
-//! Until the access issue brings the policy module, the rules are those of
-//! docs/access-policy.md "Reads": a partner sees only devices its
-//! organisation holds or held, was shipped or services — any other device is
-//! not found, exactly like an unknown one — and of those only `public` and
-//! `partner` fields.
+//! `crate::policy` decides which roles see every device and which field
+//! classes each role reads (docs/access-policy.md "Reads"); this module
+//! finds the organisation's relationship to a device: a partner sees only
+//! devices its organisation holds or held, was shipped or services — any
+//! other device is not found, exactly like an unknown one.
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use super::Portal;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::visibility::Visibility;
 use crate::domain::{DeviceKey, DigitalLink, DlParseOptions, canonical_uri, parse_digital_link};
 use crate::store::StoreError;
@@ -103,20 +103,6 @@ pub struct LineageNode {
     pub components: Vec<LineageNode>,
 }
 
-fn visible_classes(role: Role) -> &'static [Visibility] {
-    match role {
-        Role::Admin | Role::Staff => &Visibility::ALL,
-        Role::Regulator | Role::Auditor => &[
-            Visibility::Public,
-            Visibility::Partner,
-            Visibility::Internal,
-        ],
-        Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
-            &[Visibility::Public, Visibility::Partner]
-        }
-    }
-}
-
 fn active_at(link: &LinkRecord, at: DateTime<Utc>) -> bool {
     link.installed_at <= at && link.removed_at.is_none_or(|r| r > at)
 }
@@ -187,10 +173,7 @@ impl Portal {
     }
 
     async fn may_see(&self, principal: &Principal, row: &DeviceRow) -> Result<bool, StoreError> {
-        if matches!(
-            principal.role,
-            Role::Admin | Role::Staff | Role::Regulator | Role::Auditor
-        ) {
+        if crate::policy::sees_every_device(principal.role) {
             return Ok(true);
         }
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
@@ -260,7 +243,7 @@ impl Portal {
         device: &DeviceView,
         filter: &HistoryFilter,
     ) -> Result<Vec<EventView>, ReadError> {
-        let classes = visible_classes(principal.role);
+        let classes = crate::policy::visible_classes(principal.role);
         let leaves = self.store.leaf_indexes_of_device(device.id).await?;
         let mut events: Vec<EventView> = self
             .store
