@@ -152,20 +152,23 @@ impl Store {
 
     /// Every link (open or closed) where the device is the parent.
     pub async fn links_as_parent(&self, device_id: i64) -> StoreResult<Vec<LinkRecord>> {
-        Ok(component_link::Entity::find()
-            .filter(component_link::Column::ParentId.eq(device_id))
-            .order_by_asc(component_link::Column::Id)
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(LinkRecord::from)
-            .collect())
+        self.links_where(component_link::Column::ParentId, device_id)
+            .await
     }
 
     /// Every link (open or closed) where the device is the child.
     pub async fn links_as_child(&self, device_id: i64) -> StoreResult<Vec<LinkRecord>> {
+        self.links_where(component_link::Column::ChildId, device_id)
+            .await
+    }
+
+    async fn links_where(
+        &self,
+        column: component_link::Column,
+        device_id: i64,
+    ) -> StoreResult<Vec<LinkRecord>> {
         Ok(component_link::Entity::find()
-            .filter(component_link::Column::ChildId.eq(device_id))
+            .filter(column.eq(device_id))
             .order_by_asc(component_link::Column::Id)
             .all(self.db())
             .await?
