@@ -3,9 +3,9 @@
 //! Capture: 100,000 generated events (about ten field rows each)
 //! captured in batches of 1,000 through the service layer, against the same
 //! rows inserted with plain multi-row SQL through the same driver, in the
-//! same run. Prints both rates and their ratio, on SQLite (durable:
-//! WAL + synchronous=FULL) and, when `PROVENANCE_TEST_POSTGRES_URL` is set,
-//! on PostgreSQL.
+//! same run, alternating in rounds of ten batches. Prints both rates and
+//! their ratio, on SQLite (durable: WAL + synchronous=FULL) and, when
+//! `PROVENANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 //!
 //! `cargo bench -p provenance --bench capture` (`CAPTURE_EVENTS=20000` for a
 //! shorter run).
@@ -22,6 +22,7 @@ use serde_json::json;
 
 const GTIN: &str = "04012345000016";
 const BATCH: usize = 1000;
+const ROUND: usize = 10 * BATCH;
 
 fn event(i: usize) -> RawEvent {
     RawEvent {
@@ -74,10 +75,11 @@ fn staff() -> Principal {
     }
 }
 
-async fn through_service(portal: &Portal, n: usize) -> Duration {
+async fn through_service(portal: &Portal, events: std::ops::Range<usize>) -> Duration {
     let staff = staff();
+    let n = events.end;
     let start = Instant::now();
-    for chunk_start in (0..n).step_by(BATCH) {
+    for chunk_start in events.step_by(BATCH) {
         let batch = (chunk_start..(chunk_start + BATCH).min(n))
             .map(event)
             .collect();
@@ -92,10 +94,11 @@ fn sql_quote(s: &str) -> String {
 
 /// The rows capture writes for the same events, as plain multi-row INSERTs
 /// in one transaction per batch.
-async fn plain_sql(db: &DatabaseConnection, n: usize) -> Duration {
+async fn plain_sql(db: &DatabaseConnection, events: std::ops::Range<usize>) -> Duration {
     let now = "2026-11-30T00:00:00Z";
+    let n = events.end;
     let start = Instant::now();
-    for chunk_start in (0..n).step_by(BATCH) {
+    for chunk_start in events.step_by(BATCH) {
         let range = chunk_start..(chunk_start + BATCH).min(n);
         let tx = db.begin().await.expect("begin");
         let devices: Vec<String> = range
@@ -194,7 +197,6 @@ async fn drop_postgres(admin: &str, name: &str) {
 async fn run(label: &str, service_url: &str, baseline_url: &str, n: usize) {
     let dir = tempfile::tempdir().expect("dir");
     let portal = fresh(service_url, dir.path()).await;
-    let service = through_service(&portal, n).await;
     // The baseline gets its own fresh, migrated database with the same
     // reference rows (organisation 1 = the manufacturer, product 1).
     let dir2 = tempfile::tempdir().expect("dir");
@@ -208,7 +210,15 @@ async fn run(label: &str, service_url: &str, baseline_url: &str, n: usize) {
                 .expect("pragma");
         }
     }
-    let baseline = plain_sql(&db, n).await;
+    // The two alternate in rounds of ten batches, so that the machine's
+    // drift in speed during the run falls on both alike.
+    let mut service = Duration::ZERO;
+    let mut baseline = Duration::ZERO;
+    for round in (0..n).step_by(ROUND) {
+        let events = round..(round + ROUND).min(n);
+        service += through_service(&portal, events.clone()).await;
+        baseline += plain_sql(&db, events).await;
+    }
     let rate = |d: Duration| n as f64 / d.as_secs_f64();
     println!(
         "{label}: service {:.0} events/s ({:.2} s), plain SQL {:.0} events/s ({:.2} s), ratio {:.2}",
@@ -311,6 +321,10 @@ fn main() {
             n,
         )
         .await;
+        // `CAPTURE_ONLY=1` skips the proof benchmarks (for profiling).
+        if std::env::var_os("CAPTURE_ONLY").is_some() {
+            return;
+        }
         let c = tempfile::tempdir().expect("dir");
         proofs("sqlite", &config::default_database_url(c.path())).await;
         match std::env::var("PROVENANCE_TEST_POSTGRES_URL") {

@@ -13,7 +13,7 @@ use crate::ledger::{
     RootHash, Tile, TlogProof,
 };
 use crate::store::StoreError;
-use crate::store::capture::{CaptureTx, Written};
+use crate::store::capture::{CaptureTx, DeviceHandle, Written};
 use crate::store::log::LeafRow;
 
 #[derive(Debug, thiserror::Error)]
@@ -72,6 +72,104 @@ async fn tile_store(portal: &Portal, tiles: &[Tile]) -> Result<MemoryTileStore, 
     })))
 }
 
+/// One planned event's part in the log: its eventID, the members it
+/// commits, and its devices (their handle in the write plan and element
+/// string) in leaf order.
+pub(crate) struct LeafJob {
+    pub event_id: String,
+    pub fields: Vec<(String, Value)>,
+    pub devices: Vec<(DeviceHandle, String)>,
+}
+
+/// A leaf built before its rows have database ids.
+pub(crate) struct BuiltLeaf {
+    seq: i64,
+    data: Vec<u8>,
+    hash: Hash,
+    /// JSON object: member → base64 salt (stored, never served)
+    salts: String,
+}
+
+/// The `LeafJob` of an event: every member but eventID (committed as the
+/// leaf's `event`), plus the acting organisation and operator.
+pub(crate) fn leaf_job(
+    event: &ValidEvent,
+    devices: Vec<(DeviceHandle, String)>,
+    organisation: &str,
+    operator: &str,
+) -> LeafJob {
+    let mut fields: Vec<(String, Value)> = event
+        .fields
+        .iter()
+        .filter(|f| f.name != "eventID")
+        .map(|f| (f.name.clone(), f.value.clone()))
+        .collect();
+    fields.push(("organisation".into(), json!(organisation)));
+    fields.push(("operator".into(), json!(operator)));
+    LeafJob {
+        event_id: event.event_id.clone(),
+        fields,
+        devices,
+    }
+}
+
+/// The last leaf (seq, hash) of each stored device in `ids`.
+pub(crate) async fn chain_heads(
+    tx: &CaptureTx,
+    mut ids: Vec<i64>,
+) -> Result<HashMap<DeviceHandle, (i64, Hash)>, StoreError> {
+    ids.sort_unstable();
+    ids.dedup();
+    let mut heads = HashMap::with_capacity(ids.len());
+    for (d, (seq, h)) in tx.chain_heads(&ids).await? {
+        heads.insert(DeviceHandle::Existing(d), (seq, to_hash(&h)?));
+    }
+    Ok(heads)
+}
+
+/// Builds one leaf per (event, device), chaining each device's leaves from
+/// `heads` (its last stored leaf's seq and hash) through the batch. Pure
+/// computation: runs on a blocking thread while the batch's rows are
+/// written.
+pub(crate) fn build_leaves(
+    jobs: &[LeafJob],
+    mut heads: HashMap<DeviceHandle, (i64, Hash)>,
+) -> Result<Vec<Vec<BuiltLeaf>>, StoreError> {
+    let mut out = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut mine = Vec::with_capacity(job.devices.len());
+        for (handle, element) in &job.devices {
+            let (seq, prev) = match heads.get(handle) {
+                Some((s, h)) => (s + 1, Some(*h)),
+                None => (0, None),
+            };
+            let leaf = CommittedLeaf::build_random(LeafInput {
+                device: element,
+                event_id: &job.event_id,
+                seq: u64::try_from(seq).map_err(corrupt)?,
+                prev,
+                fields: &job.fields,
+            })
+            .map_err(corrupt)?;
+            let mut salts = serde_json::Map::new();
+            salts.insert("device".into(), json!(leaf.device.salt.to_base64()));
+            salts.insert("eventID".into(), json!(leaf.event.salt.to_base64()));
+            for (o, _) in &leaf.fields {
+                salts.insert(o.name.clone(), json!(o.salt.to_base64()));
+            }
+            heads.insert(*handle, (seq, leaf.hash));
+            mine.push(BuiltLeaf {
+                seq,
+                data: leaf.data,
+                hash: leaf.hash,
+                salts: Value::Object(salts).to_string(),
+            });
+        }
+        out.push(mine);
+    }
+    Ok(out)
+}
+
 impl Portal {
     pub fn log_origin(&self) -> &str {
         &self.log.origin
@@ -82,75 +180,37 @@ impl Portal {
         vec![self.log.signer.verifier().clone()]
     }
 
-    /// Appends one leaf per (event, device) of an accepted batch, inside its
-    /// transaction; returns each event's leaf indexes.
+    /// Appends an accepted batch's leaves (built by [`build_leaves`]) inside
+    /// its transaction, after its rows are written; returns each event's
+    /// leaf indexes.
     pub(crate) async fn append_to_log(
         &self,
         tx: &CaptureTx,
-        events: &[&ValidEvent],
-        elements: &[Vec<String>],
+        built: Vec<Vec<BuiltLeaf>>,
         written: &Written,
-        organisation: &str,
-        operator: &str,
     ) -> Result<Vec<Vec<u64>>, StoreError> {
         let (size, _) = tx.lock_log_head().await?;
         let size = u64::try_from(size).map_err(corrupt)?;
-        let mut ids: Vec<i64> = written
-            .devices_per_event
-            .iter()
-            .flatten()
-            .copied()
-            .collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let mut heads: HashMap<i64, (i64, Hash)> = HashMap::new();
-        for (d, (seq, h)) in tx.chain_heads(&ids).await? {
-            heads.insert(d, (seq, to_hash(&h)?));
-        }
         let mut rows = Vec::new();
         let mut hashes = Vec::new();
-        let mut indexes = Vec::with_capacity(events.len());
+        let mut indexes = Vec::with_capacity(built.len());
         let mut next = size;
-        for (k, e) in events.iter().enumerate() {
-            // Every member but eventID (committed as the leaf's `event`),
-            // plus the acting organisation and operator.
-            let mut fields: Vec<(String, Value)> = e
-                .fields
-                .iter()
-                .filter(|f| f.name != "eventID")
-                .map(|f| (f.name.clone(), f.value.clone()))
-                .collect();
-            fields.push(("organisation".into(), json!(organisation)));
-            fields.push(("operator".into(), json!(operator)));
-            let mut mine = Vec::new();
-            for (j, device_id) in written.devices_per_event[k].iter().enumerate() {
-                let (seq, prev) = match heads.get(device_id) {
-                    Some((s, h)) => (s + 1, Some(*h)),
-                    None => (0, None),
-                };
-                let leaf = CommittedLeaf::build_random(LeafInput {
-                    device: &elements[k][j],
-                    event_id: &e.event_id,
-                    seq: u64::try_from(seq).map_err(corrupt)?,
-                    prev,
-                    fields: &fields,
-                })
-                .map_err(corrupt)?;
-                let mut salts = serde_json::Map::new();
-                salts.insert("device".into(), json!(leaf.device.salt.to_base64()));
-                salts.insert("eventID".into(), json!(leaf.event.salt.to_base64()));
-                for (o, _) in &leaf.fields {
-                    salts.insert(o.name.clone(), json!(o.salt.to_base64()));
-                }
-                heads.insert(*device_id, (seq, leaf.hash));
+        for (k, leaves) in built.into_iter().enumerate() {
+            let devices = written
+                .devices_per_event
+                .get(k)
+                .filter(|d| d.len() == leaves.len())
+                .ok_or_else(|| corrupt("leaves and written devices disagree"))?;
+            let mut mine = Vec::with_capacity(leaves.len());
+            for (leaf, device_id) in leaves.into_iter().zip(devices) {
                 rows.push(LeafRow {
                     leaf_index: i64::try_from(next).map_err(corrupt)?,
                     event_id: written.event_ids[k],
                     device_id: *device_id,
-                    seq,
+                    seq: leaf.seq,
                     data: leaf.data,
                     hash: leaf.hash.0.to_vec(),
-                    salts: Value::Object(salts).to_string(),
+                    salts: leaf.salts,
                 });
                 hashes.push(leaf.hash);
                 mine.push(next);

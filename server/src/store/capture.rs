@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{component_link, device, event, event_device, event_field, organisation, product};
-use sea_orm::sea_query::{Expr, OnConflict};
+use entities::{component_link, device, event, organisation, product};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveValue::NotSet, ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend,
-    EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter, QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
+use super::bulk::Rows;
 use super::{Store, StoreResult};
 
 /// Key of the advisory lock that serializes captures on PostgreSQL.
@@ -288,38 +289,56 @@ impl CaptureTx {
         };
         let now = record_time;
         // New devices, with their final state after the batch.
-        let mut new_ids: Vec<i64> = Vec::with_capacity(plan.new_devices.len());
-        for chunk in plan.new_devices.chunks(CHUNK) {
-            let models = chunk.iter().map(|d| device::ActiveModel {
-                id: NotSet,
-                gtin: Set(d.gtin.clone()),
-                serial: Set(d.serial.clone()),
-                product_id: Set(d.product_id),
-                lot: Set(d.lot.clone()),
-                revision: Set(d.state.revision.clone()),
-                status: Set(d.state.status.clone()),
-                custodian_id: Set(d.state.custodian_id),
-                service_partner_id: Set(None),
-                shipped_to_id: Set(d.state.shipped_to_id),
-                created_at: Set(now),
-            });
-            let inserted = device::Entity::insert_many(models)
-                .exec_with_returning(&self.tx)
-                .await?;
-            let by_key: HashMap<(String, String), i64> = inserted
-                .into_iter()
-                .map(|m| ((m.gtin, m.serial), m.id))
-                .collect();
-            for d in chunk {
-                let id = by_key
-                    .get(&(d.gtin.clone(), d.serial.clone()))
-                    .copied()
-                    .ok_or_else(|| {
-                        super::StoreError::Corrupt("inserted device not returned".into())
-                    })?;
-                new_ids.push(id);
-            }
+        let mut rows = Rows::new(
+            "device",
+            &[
+                "gtin",
+                "serial",
+                "product_id",
+                "lot",
+                "revision",
+                "status",
+                "custodian_id",
+                "service_partner_id",
+                "shipped_to_id",
+                "created_at",
+            ],
+            plan.new_devices.len(),
+        );
+        let keys: Vec<(String, String)> = plan
+            .new_devices
+            .iter()
+            .map(|d| (d.gtin.clone(), d.serial.clone()))
+            .collect();
+        for d in plan.new_devices {
+            rows.push([
+                d.gtin.into(),
+                d.serial.into(),
+                d.product_id.into(),
+                d.lot.into(),
+                d.state.revision.into(),
+                d.state.status.into(),
+                d.state.custodian_id.into(),
+                Option::<i64>::None.into(),
+                d.state.shipped_to_id.into(),
+                now.into(),
+            ]);
         }
+        let mut by_key: HashMap<(String, String), i64> = HashMap::with_capacity(keys.len());
+        for row in rows.insert_returning(&self.tx, "id, gtin, serial").await? {
+            by_key.insert(
+                (row.try_get("", "gtin")?, row.try_get("", "serial")?),
+                row.try_get("", "id")?,
+            );
+        }
+        let new_ids: Vec<i64> = keys
+            .iter()
+            .map(|k| {
+                by_key.get(k).copied().ok_or_else(|| {
+                    super::StoreError::Corrupt("inserted device not returned".into())
+                })
+            })
+            .collect::<StoreResult<_>>()?;
         let resolve = |h: DeviceHandle| -> StoreResult<i64> {
             match h {
                 DeviceHandle::Existing(id) => Ok(id),
@@ -347,76 +366,81 @@ impl CaptureTx {
         }
 
         // Events, then their fields and devices.
-        let mut event_ids: Vec<i64> = Vec::with_capacity(plan.events.len());
-        for chunk in plan.events.chunks(CHUNK) {
-            let models = chunk.iter().map(|e| event::ActiveModel {
-                id: NotSet,
-                event_id: Set(e.event_id.clone()),
-                event_type: Set(e.event_type.clone()),
-                action: Set(e.action.clone()),
-                biz_step: Set(e.biz_step.clone()),
-                disposition: Set(e.disposition.clone()),
-                event_time: Set(e.event_time),
-                event_time_zone_offset: Set(e.event_time_zone_offset.clone()),
-                record_time: Set(record_time),
-                read_point: Set(e.read_point.clone()),
-                biz_location: Set(e.biz_location.clone()),
-                organisation_id: Set(e.organisation_id),
-                operator: Set(e.operator.clone()),
-                canonical_hash: Set(e.canonical_hash.clone()),
-            });
-            let inserted = event::Entity::insert_many(models)
-                .exec_with_returning(&self.tx)
-                .await?;
-            let by_id: HashMap<String, i64> =
-                inserted.into_iter().map(|m| (m.event_id, m.id)).collect();
-            for e in chunk {
-                event_ids.push(by_id.get(&e.event_id).copied().ok_or_else(|| {
-                    super::StoreError::Corrupt("inserted event not returned".into())
-                })?);
-            }
+        let mut rows = Rows::new(
+            "event",
+            &[
+                "event_id",
+                "event_type",
+                "action",
+                "biz_step",
+                "disposition",
+                "event_time",
+                "event_time_zone_offset",
+                "record_time",
+                "read_point",
+                "biz_location",
+                "organisation_id",
+                "operator",
+                "canonical_hash",
+            ],
+            plan.events.len(),
+        );
+        for e in &plan.events {
+            rows.push([
+                e.event_id.clone().into(),
+                e.event_type.clone().into(),
+                e.action.clone().into(),
+                e.biz_step.clone().into(),
+                e.disposition.clone().into(),
+                e.event_time.into(),
+                e.event_time_zone_offset.clone().into(),
+                record_time.into(),
+                e.read_point.clone().into(),
+                e.biz_location.clone().into(),
+                e.organisation_id.into(),
+                e.operator.clone().into(),
+                e.canonical_hash.clone().into(),
+            ]);
         }
-        let mut fields = Vec::new();
-        let mut touched = Vec::new();
+        let mut by_id: HashMap<String, i64> = HashMap::with_capacity(plan.events.len());
+        for row in rows.insert_returning(&self.tx, "id, event_id").await? {
+            by_id.insert(row.try_get("", "event_id")?, row.try_get("", "id")?);
+        }
+        let event_ids: Vec<i64> =
+            plan.events
+                .iter()
+                .map(|e| {
+                    by_id.get(&e.event_id).copied().ok_or_else(|| {
+                        super::StoreError::Corrupt("inserted event not returned".into())
+                    })
+                })
+                .collect::<StoreResult<_>>()?;
+        let field_count = plan.events.iter().map(|e| e.fields.len()).sum();
+        let mut fields = Rows::new(
+            "event_field",
+            &["event_id", "name", "value", "class"],
+            field_count,
+        );
+        let mut touched = Rows::new(
+            "event_device",
+            &["event_id", "device_id", "role"],
+            plan.events.len(),
+        );
         let mut devices_per_event = Vec::with_capacity(plan.events.len());
-        for (e, &id) in plan.events.iter().zip(&event_ids) {
-            devices_per_event.push(
-                e.devices
-                    .iter()
-                    .map(|(h, _)| resolve(*h))
-                    .collect::<StoreResult<Vec<i64>>>()?,
-            );
-            for (name, value, class) in &e.fields {
-                fields.push(event_field::ActiveModel {
-                    id: NotSet,
-                    event_id: Set(id),
-                    name: Set(name.clone()),
-                    value: Set(value.clone()),
-                    class: Set(class.clone()),
-                });
-            }
+        for (e, &id) in plan.events.into_iter().zip(&event_ids) {
+            let mut ids = Vec::with_capacity(e.devices.len());
             for (handle, role) in &e.devices {
-                touched.push(event_device::ActiveModel {
-                    id: NotSet,
-                    event_id: Set(id),
-                    device_id: Set(resolve(*handle)?),
-                    role: Set((*role).to_owned()),
-                });
+                let device = resolve(*handle)?;
+                touched.push([id.into(), device.into(), (*role).into()]);
+                ids.push(device);
+            }
+            devices_per_event.push(ids);
+            for (name, value, class) in e.fields {
+                fields.push([id.into(), name.into(), value.into(), class.into()]);
             }
         }
-        while !fields.is_empty() {
-            let rest = fields.split_off(fields.len().min(CHUNK * 2));
-            event_field::Entity::insert_many(std::mem::replace(&mut fields, rest))
-                .exec_without_returning(&self.tx)
-                .await?;
-        }
-        while !touched.is_empty() {
-            let rest = touched.split_off(touched.len().min(CHUNK * 2));
-            event_device::Entity::insert_many(std::mem::replace(&mut touched, rest))
-                .on_conflict(OnConflict::new().do_nothing().to_owned())
-                .exec_without_returning(&self.tx)
-                .await?;
-        }
+        fields.insert(&self.tx, "").await?;
+        touched.insert(&self.tx, "ON CONFLICT DO NOTHING").await?;
 
         // Component links: closed ones keep their row; history is never
         // overwritten.
@@ -432,24 +456,29 @@ impl CaptureTx {
                 .exec(&self.tx)
                 .await?;
         }
-        let mut links = Vec::with_capacity(plan.new_links.len());
+        let mut links = Rows::new(
+            "component_link",
+            &[
+                "parent_id",
+                "child_id",
+                "installed_by",
+                "removed_by",
+                "installed_at",
+                "removed_at",
+            ],
+            plan.new_links.len(),
+        );
         for l in &plan.new_links {
-            links.push(component_link::ActiveModel {
-                id: NotSet,
-                parent_id: Set(resolve(l.parent)?),
-                child_id: Set(resolve(l.child)?),
-                installed_by: Set(event_ids[l.installed_by]),
-                removed_by: Set(l.removed.map(|(i, _)| event_ids[i])),
-                installed_at: Set(l.installed_at),
-                removed_at: Set(l.removed.map(|(_, t)| t)),
-            });
+            links.push([
+                resolve(l.parent)?.into(),
+                resolve(l.child)?.into(),
+                event_ids[l.installed_by].into(),
+                l.removed.map(|(i, _)| event_ids[i]).into(),
+                l.installed_at.into(),
+                l.removed.map(|(_, t)| t).into(),
+            ]);
         }
-        while !links.is_empty() {
-            let rest = links.split_off(links.len().min(CHUNK));
-            component_link::Entity::insert_many(std::mem::replace(&mut links, rest))
-                .exec_without_returning(&self.tx)
-                .await?;
-        }
+        links.insert(&self.tx, "").await?;
         Ok(Written {
             event_ids,
             devices_per_event,

@@ -12,6 +12,7 @@ use sea_orm::{
     QueryOrder, QuerySelect, Statement, TransactionTrait,
 };
 
+use super::bulk::Rows;
 use super::capture::CaptureTx;
 use super::{Store, StoreError, StoreResult};
 
@@ -145,24 +146,31 @@ impl CaptureTx {
         size: i64,
         root: Vec<u8>,
     ) -> StoreResult<()> {
-        let mut models: Vec<leaf::ActiveModel> = leaves
-            .into_iter()
-            .map(|l| leaf::ActiveModel {
-                leaf_index: Set(l.leaf_index),
-                event_id: Set(l.event_id),
-                device_id: Set(l.device_id),
-                seq: Set(l.seq),
-                data: Set(l.data),
-                hash: Set(l.hash),
-                salts: Set(l.salts),
-            })
-            .collect();
-        while !models.is_empty() {
-            let rest = models.split_off(models.len().min(1000));
-            leaf::Entity::insert_many(std::mem::replace(&mut models, rest))
-                .exec_without_returning(&self.tx)
-                .await?;
+        let mut rows = Rows::new(
+            "leaf",
+            &[
+                "leaf_index",
+                "event_id",
+                "device_id",
+                "seq",
+                "data",
+                "hash",
+                "salts",
+            ],
+            leaves.len(),
+        );
+        for l in leaves {
+            rows.push([
+                l.leaf_index.into(),
+                l.event_id.into(),
+                l.device_id.into(),
+                l.seq.into(),
+                l.data.into(),
+                l.hash.into(),
+                l.salts.into(),
+            ]);
         }
+        rows.insert(&self.tx, "").await?;
         for (level, idx, data) in tiles {
             tile::Entity::insert(tile::ActiveModel {
                 level: Set(level),

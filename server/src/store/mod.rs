@@ -2,6 +2,7 @@
 //! with `synchronous=FULL`, or PostgreSQL), runs the migrations and maps rows
 //! to domain values.
 
+mod bulk;
 pub mod capture;
 mod demo;
 pub mod devices;

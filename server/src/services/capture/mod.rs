@@ -14,10 +14,12 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Portal;
+use super::log::{build_leaves, chain_heads, leaf_job};
 use crate::auth::{Principal, Role};
 use crate::domain::DeviceKey;
 use crate::domain::event::{RawEvent, ValidEvent, validate};
 use crate::store::StoreError;
+use crate::store::capture::DeviceHandle;
 use planner::Planner;
 
 pub const MAX_BATCH: usize = 10_000;
@@ -227,18 +229,31 @@ impl Portal {
                 return Err(CaptureError::Rejected(rejections));
             }
             let elements = planner.elements();
-            let written = tx.write(planner.finish()).await?;
-            let events: Vec<&ValidEvent> = fresh.iter().map(|(_, e, _)| e).collect();
-            let leaves = self
-                .append_to_log(
-                    &tx,
-                    &events,
-                    &elements,
-                    &written,
-                    &principal.org,
-                    &principal.subject,
-                )
-                .await?;
+            let plan = planner.finish();
+            let mut existing = Vec::new();
+            let mut jobs = Vec::with_capacity(fresh.len());
+            for (((_, e, _), planned), elements) in fresh.iter().zip(&plan.events).zip(elements) {
+                let devices: Vec<(DeviceHandle, String)> = planned
+                    .devices
+                    .iter()
+                    .map(|(h, _)| *h)
+                    .zip(elements)
+                    .collect();
+                existing.extend(devices.iter().filter_map(|(h, _)| match h {
+                    DeviceHandle::Existing(id) => Some(*id),
+                    DeviceHandle::New(_) => None,
+                }));
+                jobs.push(leaf_job(e, devices, &principal.org, &principal.subject));
+            }
+            // The leaves are pure computation: build them on another thread
+            // while the batch's rows are written.
+            let heads = chain_heads(&tx, existing).await?;
+            let building = tokio::task::spawn_blocking(move || build_leaves(&jobs, heads));
+            let written = tx.write(plan).await?;
+            let built = building
+                .await
+                .map_err(|e| StoreError::Corrupt(format!("building the leaves failed: {e}")))??;
+            let leaves = self.append_to_log(&tx, built, &written).await?;
             tx.commit().await?;
             for ((index, e, _), leaf_indexes) in fresh.into_iter().zip(leaves) {
                 receipts[index] = Some(Receipt {
