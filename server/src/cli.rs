@@ -1,4 +1,4 @@
-//! The command line: `serve`, `migrate`, `token issue`.
+//! The command line: `serve`, `migrate`, `token issue`, `keys list|rotate`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
 use crate::auth::Role;
+use crate::auth::keyring::{self, Purpose};
 use crate::config::{self, Overrides, Settings};
 use crate::services::Portal;
 use crate::startup::Application;
@@ -59,6 +60,30 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Signing keys: list them, rotate one (a running server picks up the
+    /// new key within seconds).
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Print every key: purpose, current or retired, key id (RFC 7638
+    /// thumbprint), retirement time.
+    List,
+    /// Retire the current key of a purpose and make a new one current. Old
+    /// keys stay published; everything they signed still verifies.
+    Rotate {
+        /// log, credential or token
+        #[arg(long, value_parser = parse_purpose)]
+        purpose: Purpose,
+    },
+}
+
+fn parse_purpose(s: &str) -> Result<Purpose, String> {
+    s.parse()
 }
 
 #[derive(Debug, Subcommand)]
@@ -112,6 +137,7 @@ fn settings(common: &Common, bind: Option<String>) -> anyhow::Result<Settings> {
         database_url: common.database_url.clone(),
         bind,
         public_base_url: None,
+        ..Default::default()
     };
     let config_file = common
         .config
@@ -143,6 +169,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .issue_token(role, org.as_deref(), subject.as_deref(), ttl)
                 .await?;
             println!("{jwt}");
+            Ok(())
+        }
+        Command::Keys { command } => {
+            let settings = settings(&cli.common, None)?;
+            match command {
+                KeysCommand::List => {
+                    println!("purpose\tstate\tkid\tretired");
+                    for line in crate::services::keys::list(&settings)? {
+                        println!("{line}");
+                    }
+                }
+                KeysCommand::Rotate { purpose } => {
+                    let (old, new) = keyring::rotate(&settings.keys_dir, purpose)?;
+                    println!("{purpose} key rotated: {old} retired, {new} current");
+                }
+            }
             Ok(())
         }
     }

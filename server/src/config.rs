@@ -3,6 +3,7 @@
 //! environment variables, then command-line flags.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
@@ -24,7 +25,15 @@ pub struct Settings {
     pub database_url: String,
     /// Keys, the embedded database and `provenance.toml` live here.
     pub data_dir: PathBuf,
+    /// The signing keys (default: `DATA_DIR/keys`).
+    pub keys_dir: PathBuf,
+    /// How long after a log-key rotation checkpoints carry the retired
+    /// key's signature beside the new one.
+    pub log_key_overlap: Duration,
 }
+
+/// Default of [`Settings::log_key_overlap`].
+pub const DEFAULT_LOG_KEY_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 
 /// One layer of settings; unset fields leave the layer below in force.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -34,6 +43,9 @@ pub struct Overrides {
     pub bind: Option<String>,
     pub database_url: Option<String>,
     pub data_dir: Option<PathBuf>,
+    pub keys_dir: Option<PathBuf>,
+    /// e.g. `24h`
+    pub log_key_overlap: Option<String>,
 }
 
 impl Overrides {
@@ -43,6 +55,8 @@ impl Overrides {
             bind: self.bind.or(below.bind),
             database_url: self.database_url.or(below.database_url),
             data_dir: self.data_dir.or(below.data_dir),
+            keys_dir: self.keys_dir.or(below.keys_dir),
+            log_key_overlap: self.log_key_overlap.or(below.log_key_overlap),
         }
     }
 
@@ -54,6 +68,8 @@ impl Overrides {
             bind: non_empty("PROVENANCE_BIND"),
             database_url: non_empty("PROVENANCE_DATABASE_URL"),
             data_dir: non_empty("PROVENANCE_DATA_DIR").map(PathBuf::from),
+            keys_dir: non_empty("PROVENANCE_KEYS_DIR").map(PathBuf::from),
+            log_key_overlap: non_empty("PROVENANCE_LOG_KEY_OVERLAP"),
         }
     }
 }
@@ -101,11 +117,18 @@ pub fn load(
     {
         bail!("database URL must start with sqlite:// or postgres://");
     }
+    let log_key_overlap = match merged.log_key_overlap.as_deref() {
+        Some(text) => humantime::parse_duration(text)
+            .with_context(|| format!("log_key_overlap {text:?} is not a duration like 24h"))?,
+        None => DEFAULT_LOG_KEY_OVERLAP,
+    };
     Ok(Settings {
         public_base_url,
         bind: merged.bind.unwrap_or_else(|| DEFAULT_BIND.to_owned()),
         database_url,
+        keys_dir: merged.keys_dir.unwrap_or_else(|| data_dir.join("keys")),
         data_dir,
+        log_key_overlap,
     })
 }
 

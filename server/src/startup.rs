@@ -44,6 +44,7 @@ impl Application {
         .listen(listener)?
         .run();
         tokio::spawn(checkpointer(std::sync::Arc::downgrade(&portal)));
+        tokio::spawn(key_watcher(std::sync::Arc::downgrade(&portal)));
         Ok(Self {
             port,
             server,
@@ -76,6 +77,21 @@ async fn checkpointer(portal: std::sync::Weak<Portal>) {
         };
         if let Err(e) = portal.checkpoint_now().await {
             tracing::warn!(error = %e, "checkpoint not signed");
+        }
+    }
+}
+
+/// Picks up keys rotated by `provenance keys rotate` while the server runs.
+async fn key_watcher(portal: std::sync::Weak<Portal>) {
+    let mut tick = tokio::time::interval(crate::services::keys::RELOAD_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(portal) = portal.upgrade() else {
+            return;
+        };
+        if let Err(e) = portal.reload_keys_if_changed() {
+            tracing::warn!(error = %e, "rotated keys not loaded; the keys in use stay");
         }
     }
 }

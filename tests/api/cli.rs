@@ -14,7 +14,7 @@ both_backends!(
     token_issue_refuses_bad_requests
 );
 
-fn provenance(app: &TestApp) -> Command {
+pub fn provenance(app: &TestApp) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_provenance"));
     cmd.arg("--data-dir")
         .arg(&app.data_dir)

@@ -99,7 +99,7 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
             .unwrap()
             .verify(
                 &provenance::ledger::leaf_hash(entry),
-                portal.log_origin(),
+                &portal.log_origin(),
                 &verifiers,
             )
             .unwrap_or_else(|e| panic!("leaf {i}: {e}"));

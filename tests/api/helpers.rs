@@ -129,6 +129,8 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
         bind: "127.0.0.1:0".to_owned(),
         database_url: database_url.to_owned(),
         data_dir: dir.to_owned(),
+        keys_dir: dir.join("keys"),
+        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
     }
 }
 

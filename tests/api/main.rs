@@ -11,5 +11,6 @@ mod cli;
 mod demo;
 mod events;
 mod health;
+mod keys;
 mod log;
 mod storage;

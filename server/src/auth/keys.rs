@@ -67,7 +67,7 @@ impl KeyPair {
         Ok(Self::from_signing_key(signing))
     }
 
-    fn write_new(&self, path: &Path) -> anyhow::Result<()> {
+    pub(crate) fn write_new(&self, path: &Path) -> anyhow::Result<()> {
         let pem = self
             .signing
             .to_pkcs8_pem(LineEnding::LF)
@@ -108,7 +108,7 @@ impl KeyPair {
     }
 }
 
-fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true);
     #[cfg(unix)]

@@ -3,6 +3,7 @@
 //! `role`, `org`, `iat`, `exp`. Validation pins the algorithm to EdDSA and
 //! picks the key by `kid`; every refusal is the same opaque error.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
@@ -124,7 +125,9 @@ pub struct TokenService {
     issuer: String,
     kid: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every published token key, current and retired, by kid: a token
+    /// signed before a rotation stays valid until its own expiry.
+    decoding: HashMap<String, DecodingKey>,
     validation: Validation,
 }
 
@@ -139,9 +142,27 @@ impl fmt::Debug for TokenService {
 
 impl TokenService {
     pub fn new(issuer: &str, key: &KeyPair) -> anyhow::Result<Self> {
+        Self::with_keys(issuer, key, std::iter::empty())
+    }
+
+    /// Signs with `current`; accepts tokens of `current` and `retired`.
+    pub fn with_keys<'a>(
+        issuer: &str,
+        current: &'a KeyPair,
+        retired: impl Iterator<Item = &'a KeyPair>,
+    ) -> anyhow::Result<Self> {
+        let key = current;
         let encoding = EncodingKey::from_ed_der(&key.pkcs8_der()?);
         // jsonwebtoken wants the raw 32-byte public key here, not SPKI DER.
-        let decoding = DecodingKey::from_ed_der(&key.public_key_bytes());
+        let decoding = std::iter::once(key)
+            .chain(retired)
+            .map(|k| {
+                (
+                    k.kid().to_owned(),
+                    DecodingKey::from_ed_der(&k.public_key_bytes()),
+                )
+            })
+            .collect();
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
@@ -181,10 +202,15 @@ impl TokenService {
 
     pub fn validate(&self, token: &str) -> Result<Principal, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
-        if header.alg != Algorithm::EdDSA || header.kid.as_deref() != Some(self.kid.as_str()) {
+        if header.alg != Algorithm::EdDSA {
             return Err(TokenError::UnknownKey);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
+        let key = header
+            .kid
+            .as_deref()
+            .and_then(|kid| self.decoding.get(kid))
+            .ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?;
         let claims = data.claims;
         Ok(Principal {
             subject: claims.sub,

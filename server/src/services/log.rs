@@ -37,20 +37,6 @@ enum Attempt {
     Moved,
 }
 
-/// The log's signing identity.
-pub struct LogSigner {
-    pub origin: String,
-    pub signer: NoteSigner,
-}
-
-impl std::fmt::Debug for LogSigner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LogSigner")
-            .field("origin", &self.origin)
-            .finish_non_exhaustive()
-    }
-}
-
 fn corrupt(e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(e.to_string())
 }
@@ -171,13 +157,13 @@ pub(crate) fn build_leaves(
 }
 
 impl Portal {
-    pub fn log_origin(&self) -> &str {
-        &self.log.origin
+    pub fn log_origin(&self) -> String {
+        self.keys().log.origin.clone()
     }
 
     /// The log's verifier keys, current first.
     pub fn log_verifiers(&self) -> Vec<NoteVerifier> {
-        vec![self.log.signer.verifier().clone()]
+        self.keys().log.verifiers.clone()
     }
 
     /// Appends an accepted batch's leaves (built by [`build_leaves`]) inside
@@ -294,9 +280,12 @@ impl Portal {
                 }
             }
         }
-        let checkpoint = Checkpoint::new(&self.log.origin, new_root);
+        // The current key signs; keys retired within the overlap co-sign.
+        let keys = self.keys();
+        let checkpoint = Checkpoint::new(&keys.log.origin, new_root);
+        let signers: Vec<&NoteSigner> = keys.log.signers.iter().collect();
         let note = checkpoint
-            .sign(&[&self.log.signer])
+            .sign(&signers)
             .map_err(|e| LogError::Corrupt(e.to_string()))?;
         let latest_id = latest.map(|c| c.id);
         let mut moved = false;

@@ -5,15 +5,14 @@ pub mod capture;
 pub mod demo;
 mod demo_data;
 pub mod devices;
+pub mod keys;
 pub mod log;
 pub mod reference;
 mod tokens;
 
-use std::path::PathBuf;
-
 use anyhow::Context;
 
-use crate::auth::{KeyPair, Principal, TokenError, TokenService};
+use crate::auth::{Principal, TokenError};
 use crate::config::Settings;
 use crate::store::Store;
 
@@ -24,11 +23,11 @@ pub use tokens::IssueError;
 pub struct Portal {
     settings: Settings,
     store: Store,
-    tokens: TokenService,
+    /// Replaced whole when a rotation is noticed.
+    keys: std::sync::RwLock<std::sync::Arc<keys::Keys>>,
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
-    log: log::LogSigner,
 }
 
 /// What `/readyz` reports.
@@ -67,18 +66,12 @@ impl Portal {
     }
 
     fn with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
-        let key = KeyPair::load_or_create(&key_dir(&settings), "token")?;
-        let tokens = TokenService::new(&settings.public_base_url, &key)?;
-        let log_key = KeyPair::load_or_create(&key_dir(&settings), "log")?;
-        let origin = crate::ledger::log_origin(&settings.public_base_url);
-        let signer = crate::ledger::NoteSigner::new(&origin, log_key.signing_key().clone())
-            .map_err(|e| anyhow::anyhow!("log key: {e}"))?;
+        let keys = keys::Keys::load(&settings)?;
         Ok(Self {
             settings,
             store,
-            tokens,
+            keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
             writer: tokio::sync::Mutex::new(()),
-            log: log::LogSigner { origin, signer },
         })
     }
 
@@ -95,7 +88,7 @@ impl Portal {
     /// level only, and looks the same to the caller.
     pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, TokenError> {
         let token = bearer.ok_or(TokenError::Missing)?;
-        self.tokens.validate(token).inspect_err(|e| {
+        self.keys().tokens.validate(token).inspect_err(|e| {
             tracing::debug!(reason = %e, "token refused");
         })
     }
@@ -112,8 +105,4 @@ impl Portal {
             pending_migrations,
         }
     }
-}
-
-pub fn key_dir(settings: &Settings) -> PathBuf {
-    settings.data_dir.join("keys")
 }

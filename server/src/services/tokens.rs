@@ -87,6 +87,7 @@ impl Portal {
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{role}@{}", organisation.slug));
         Ok(self
+            .keys()
             .tokens
             .issue(&subject, role, organisation.slug.as_str(), ttl)?)
     }

@@ -10,9 +10,10 @@ use super::StoreResult;
 /// Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's
 /// 65,535.
 const MAX_PARAMS: usize = 30_000;
-/// Rows per statement at most: longer VALUES lists cost SQLite more to
-/// compile than they save.
-const MAX_ROWS: usize = 500;
+/// Rows per statement at most on SQLite: longer VALUES lists cost it more
+/// to compile than they save. PostgreSQL takes as many as the parameter
+/// bound allows: each statement is a network round trip.
+const MAX_SQLITE_ROWS: usize = 500;
 
 /// Rows of `columns.len()` values each, laid out flat.
 pub(crate) struct Rows {
@@ -36,14 +37,18 @@ impl Rows {
         self.values.extend(row);
     }
 
-    fn rows_per_statement(&self) -> usize {
-        (MAX_PARAMS / self.columns.len()).clamp(1, MAX_ROWS)
+    fn rows_per_statement(&self, backend: DbBackend) -> usize {
+        let by_params = (MAX_PARAMS / self.columns.len()).max(1);
+        match backend {
+            DbBackend::Sqlite => by_params.min(MAX_SQLITE_ROWS),
+            _ => by_params,
+        }
     }
 
     /// Statements of `rows_per_statement` rows share one SQL text, so the
     /// driver's prepared-statement cache serves all but the last.
     fn statements(self, backend: DbBackend, suffix: &str) -> Vec<Statement> {
-        let per = self.rows_per_statement();
+        let per = self.rows_per_statement(backend);
         let Rows {
             table,
             columns,

@@ -4,6 +4,7 @@
 mod graphql;
 mod health;
 mod home;
+mod keys;
 mod log;
 
 use actix_web::web;
@@ -12,6 +13,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .configure(log::routes)
+        .configure(keys::routes)
         .service(graphql::resource())
         .service(web::resource("/").route(web::get().to(home::index)))
         .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));

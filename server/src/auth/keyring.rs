@@ -1,0 +1,250 @@
+//! The portal's keys by purpose, current and retired, on disk.
+//!
+//! Layout in the key directory (0700; every file 0600):
+//!
+//! ```text
+//! {purpose}.pem                                  the current key
+//! retired/{purpose}/{unix ms}-{kid}.pem     a retired key, by retirement time
+//! ```
+//!
+//! Rotation never leaves a moment without a current key: the old key is
+//! first linked into `retired/`, then the new key (written beside it and
+//! synced) is renamed over `{purpose}.pem`. A running server notices the
+//! change by [`fingerprint`] and reloads.
+
+use std::fmt;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, bail};
+
+use super::keys::{KeyPair, create_private_dir, key_path};
+
+/// What a key signs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Purpose {
+    /// Checkpoints of the public log (C2SP signed notes).
+    Log,
+    /// Certificates (verifiable credentials).
+    Credential,
+    /// Bearer JWTs.
+    Token,
+}
+
+impl Purpose {
+    pub const ALL: [Purpose; 3] = [Purpose::Log, Purpose::Credential, Purpose::Token];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Log => "log",
+            Purpose::Credential => "credential",
+            Purpose::Token => "token",
+        }
+    }
+}
+
+impl fmt::Display for Purpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Purpose {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Purpose::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown key purpose {s:?}: expected log, credential or token"))
+    }
+}
+
+/// A key that signed in the past and still verifies.
+#[derive(Debug)]
+pub struct Retired {
+    pub key: KeyPair,
+    pub retired_at: SystemTime,
+}
+
+/// One purpose's keys: the current one and the retired ones, newest first.
+#[derive(Debug)]
+pub struct Keyring {
+    pub purpose: Purpose,
+    pub current: KeyPair,
+    pub retired: Vec<Retired>,
+}
+
+impl Keyring {
+    /// Loads the purpose's keys, creating the current key when absent.
+    pub fn load_or_create(dir: &Path, purpose: Purpose) -> anyhow::Result<Self> {
+        let current = KeyPair::load_or_create(dir, purpose.as_str())?;
+        Ok(Self {
+            purpose,
+            current,
+            retired: load_retired(dir, purpose)?,
+        })
+    }
+
+    /// Loads the purpose's keys; fails when there is no current key.
+    pub fn load(dir: &Path, purpose: Purpose) -> anyhow::Result<Self> {
+        let path = key_path(dir, purpose.as_str());
+        if !path.exists() {
+            bail!(
+                "no {purpose} key in {} (the server creates it on first start)",
+                dir.display()
+            );
+        }
+        Ok(Self {
+            purpose,
+            current: KeyPair::load(&path)?,
+            retired: load_retired(dir, purpose)?,
+        })
+    }
+
+    /// Every key, current first.
+    pub fn all(&self) -> impl Iterator<Item = &KeyPair> {
+        std::iter::once(&self.current).chain(self.retired.iter().map(|r| &r.key))
+    }
+
+    /// Retired keys retired less than `window` ago, newest first.
+    pub fn retired_within(&self, window: Duration) -> impl Iterator<Item = &KeyPair> {
+        let now = SystemTime::now();
+        self.retired
+            .iter()
+            .filter(move |r| {
+                now.duration_since(r.retired_at)
+                    .map_or(true, |age| age < window)
+            })
+            .map(|r| &r.key)
+    }
+}
+
+/// Retires the purpose's current key and makes a new one current; returns
+/// (old kid, new kid).
+pub fn rotate(dir: &Path, purpose: Purpose) -> anyhow::Result<(String, String)> {
+    let old = Keyring::load_or_create(dir, purpose)?.current;
+    let retired_dir = retired_dir(dir, purpose);
+    create_private_dir(&dir.join("retired"))?;
+    create_private_dir(&retired_dir)?;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .context("the clock is before 1970")?
+        .as_millis();
+    let current = key_path(dir, purpose.as_str());
+    let retired = retired_dir.join(format!("{now}-{}.pem", old.kid()));
+    if fs::hard_link(&current, &retired).is_err() {
+        fs::copy(&current, &retired)
+            .with_context(|| format!("retiring the {purpose} key to {}", retired.display()))?;
+    }
+    let new = KeyPair::generate()?;
+    let staging = dir.join(format!("{}.pem.new", purpose.as_str()));
+    let _ = fs::remove_file(&staging);
+    new.write_new(&staging)?;
+    fs::rename(&staging, &current).with_context(|| format!("installing the new {purpose} key"))?;
+    sync_dir(dir);
+    sync_dir(&retired_dir);
+    tracing::info!(%purpose, old = old.kid(), new = new.kid(), "rotated a signing key");
+    Ok((old.kid().to_owned(), new.kid().to_owned()))
+}
+
+/// Names, sizes and modification times of the key files: changes when a
+/// key is created or rotated.
+pub fn fingerprint(dir: &Path) -> String {
+    let mut entries = Vec::new();
+    let mut visit = vec![dir.to_path_buf()];
+    while let Some(d) = visit.pop() {
+        let Ok(read) = fs::read_dir(&d) else { continue };
+        for entry in read.flatten() {
+            let path = entry.path();
+            let Ok(meta) = entry.metadata() else { continue };
+            if meta.is_dir() {
+                visit.push(path);
+            } else if path.extension().is_some_and(|e| e == "pem") {
+                let modified = meta
+                    .modified()
+                    .ok()
+                    .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                    .map_or(0, |d| d.as_nanos());
+                entries.push(format!("{}:{}:{modified}", path.display(), meta.len()));
+            }
+        }
+    }
+    entries.sort();
+    entries.join("\n")
+}
+
+fn retired_dir(dir: &Path, purpose: Purpose) -> PathBuf {
+    dir.join("retired").join(purpose.as_str())
+}
+
+fn load_retired(dir: &Path, purpose: Purpose) -> anyhow::Result<Vec<Retired>> {
+    let retired_dir = retired_dir(dir, purpose);
+    let Ok(read) = fs::read_dir(&retired_dir) else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    for entry in read {
+        let path = entry?.path();
+        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+            continue;
+        };
+        let Some(stem) = name.strip_suffix(".pem") else {
+            continue;
+        };
+        let Some(millis) = stem
+            .split_once('-')
+            .and_then(|(t, _)| t.parse::<u64>().ok())
+        else {
+            bail!(
+                "retired key file {} is not named MILLIS-KID.pem",
+                path.display()
+            );
+        };
+        out.push(Retired {
+            key: KeyPair::load(&path)?,
+            retired_at: UNIX_EPOCH + Duration::from_millis(millis),
+        });
+    }
+    out.sort_by_key(|r| std::cmp::Reverse(r.retired_at));
+    Ok(out)
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rotation_keeps_every_old_key_and_replaces_the_current_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Keyring::load_or_create(dir.path(), Purpose::Log).unwrap();
+        let before = fingerprint(dir.path());
+        let (old1, new1) = rotate(dir.path(), Purpose::Log).unwrap();
+        assert_eq!(old1, first.current.kid());
+        assert_ne!(before, fingerprint(dir.path()));
+        let (old2, new2) = rotate(dir.path(), Purpose::Log).unwrap();
+        assert_eq!(old2, new1);
+        let ring = Keyring::load(dir.path(), Purpose::Log).unwrap();
+        assert_eq!(ring.current.kid(), new2);
+        let kids: Vec<&str> = ring.all().map(KeyPair::kid).collect();
+        assert_eq!(kids.len(), 3);
+        assert!(kids.contains(&old1.as_str()) && kids.contains(&old2.as_str()));
+        assert_eq!(ring.retired_within(Duration::from_secs(3600)).count(), 2);
+        assert_eq!(ring.retired_within(Duration::ZERO).count(), 0);
+        // Other purposes are untouched.
+        assert!(Keyring::load(dir.path(), Purpose::Token).is_err());
+    }
+
+    #[test]
+    fn purposes_parse() {
+        assert_eq!("credential".parse::<Purpose>(), Ok(Purpose::Credential));
+        assert!("signing".parse::<Purpose>().is_err());
+    }
+}

@@ -1,0 +1,202 @@
+//! Key rotation while the server runs: `provenance keys rotate` for every
+//! purpose, twice; the server picks the new keys up within seconds; every
+//! old signature (checkpoints, tokens) still verifies; the keys are
+//! published in `/log/vkey`, `/.well-known/jwks.json` and
+//! `/.well-known/did.json`.
+
+use std::time::Duration;
+
+use provenance::ledger::{NoteVerifier, open_note, parse_note};
+use serde_json::{Value, json};
+
+use crate::cli::provenance;
+use crate::events::{PACK_GTIN, dl, object};
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+both_backends!(rotation_keeps_every_old_signature_valid);
+
+fn rotate(app: &TestApp, purpose: &str) {
+    let out = provenance(app)
+        .args(["keys", "rotate", "--purpose", purpose])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+async fn vkeys(app: &TestApp) -> Vec<NoteVerifier> {
+    let text = app.get("/log/vkey").await.text().await.unwrap();
+    text.lines()
+        .map(|l| NoteVerifier::parse(l).unwrap())
+        .collect()
+}
+
+/// Waits (up to 10 s) until the server publishes `n` log keys.
+async fn wait_for_log_keys(app: &TestApp, n: usize) -> Vec<NoteVerifier> {
+    for _ in 0..50 {
+        let keys = vkeys(app).await;
+        if keys.len() == n {
+            return keys;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("the server did not pick up the rotated log key within 10 s");
+}
+
+async fn json_at(app: &TestApp, path: &str) -> Value {
+    let resp = app.get(path).await;
+    assert_eq!(resp.status(), 200, "{path}");
+    resp.json().await.unwrap()
+}
+
+/// Captures one commissioning event and signs a checkpoint; returns the
+/// checkpoint note.
+async fn capture_and_checkpoint(app: &TestApp, staff: &str, serial: &str) -> String {
+    let r = app
+        .capture(
+            staff,
+            vec![object(
+                &format!("urn:uuid:rot-{serial}"),
+                "commissioning",
+                &[dl(PACK_GTIN, serial)],
+            )],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    app.portal.checkpoint_now().await.unwrap();
+    app.portal.checkpoint_note().await.unwrap().unwrap()
+}
+
+fn kid_of(jwt: &str) -> String {
+    use base64::Engine;
+    let header = jwt.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn me(app: &TestApp, token: &str) -> Value {
+    app.gql(token, "{ me { role org } }", json!({})).await
+}
+
+async fn rotation_keeps_every_old_signature_valid(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let first_note = capture_and_checkpoint(&app, &staff, "R1").await;
+    assert_eq!(parse_note(&first_note).unwrap().signatures.len(), 1);
+    let first_vkeys = wait_for_log_keys(&app, 1).await;
+    let first_did = json_at(&app, "/.well-known/did.json").await;
+    assert_eq!(first_did["id"], "did:web:localhost%3A8080");
+
+    let mut notes = vec![first_note];
+    let mut tokens = vec![staff.clone()];
+    for round in 1..=2 {
+        for purpose in ["log", "token", "credential"] {
+            rotate(&app, purpose);
+        }
+        let log_keys = wait_for_log_keys(&app, round + 1).await;
+        assert_eq!(
+            log_keys[round].to_vkey(),
+            first_vkeys[0].to_vkey(),
+            "the first key stays published, last"
+        );
+        // The CLI signs new tokens with the new key; the server accepts them
+        // (it picked the key up) and still accepts every older token.
+        let out = provenance(&app)
+            .args(["token", "issue", "--role", "staff"])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let jwt = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+        assert!(tokens.iter().all(|t| kid_of(t) != kid_of(&jwt)));
+        tokens.push(jwt);
+        for t in &tokens {
+            let r = me(&app, t).await;
+            assert_eq!(r["data"]["me"]["role"], "STAFF", "{r}");
+        }
+        // Within the overlap, every retired log key co-signs.
+        let note = capture_and_checkpoint(&app, &tokens[round], &format!("R{}", round + 1)).await;
+        let signed = parse_note(&note).unwrap().signatures.len();
+        assert_eq!(signed, round + 1, "{note}");
+        let opened = open_note(&note, &log_keys).unwrap();
+        assert_eq!(opened.verified_by.len(), round + 1);
+        assert_eq!(opened.verified_by[0].to_vkey(), log_keys[0].to_vkey());
+        notes.push(note);
+    }
+
+    // Every checkpoint ever signed still verifies with what /log/vkey
+    // publishes now, and every stored checkpoint opens.
+    let published = vkeys(&app).await;
+    assert_eq!(published.len(), 3);
+    for note in &notes {
+        open_note(note, &published).unwrap();
+    }
+    // JWKS: three token and three credential keys, current first, with kid
+    // and use; DID: three Multikey methods, all under assertionMethod.
+    let jwks = json_at(&app, "/.well-known/jwks.json").await;
+    let keys = jwks["keys"].as_array().unwrap();
+    for purpose in ["token", "credential"] {
+        let mine: Vec<&Value> = keys.iter().filter(|k| k["purpose"] == purpose).collect();
+        assert_eq!(mine.len(), 3, "{jwks}");
+        assert_eq!(mine[0]["status"], "current");
+        for k in &mine {
+            assert_eq!(k["kty"], "OKP");
+            assert_eq!(k["crv"], "Ed25519");
+            assert_eq!(k["use"], "sig");
+            assert_eq!(k["kid"].as_str().unwrap().len(), 43);
+        }
+    }
+    let token_kids: Vec<&str> = keys
+        .iter()
+        .filter(|k| k["purpose"] == "token")
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    for t in &tokens {
+        assert!(token_kids.contains(&kid_of(t).as_str()));
+    }
+    let did = json_at(&app, "/.well-known/did.json").await;
+    let methods = did["verificationMethod"].as_array().unwrap();
+    assert_eq!(methods.len(), 3, "{did}");
+    assert_eq!(did["assertionMethod"].as_array().unwrap().len(), 3);
+    assert!(
+        methods
+            .iter()
+            .any(|m| m["id"] == first_did["verificationMethod"][0]["id"]),
+        "the first credential key stays published"
+    );
+    for m in methods {
+        assert_eq!(m["type"], "Multikey");
+        assert_eq!(m["controller"], "did:web:localhost%3A8080");
+        assert!(
+            m["publicKeyMultibase"]
+                .as_str()
+                .unwrap()
+                .starts_with("z6Mk")
+        );
+    }
+
+    // The CLI lists what it rotated.
+    let out = provenance(&app).args(["keys", "list"]).output().unwrap();
+    let listing = String::from_utf8(out.stdout).unwrap();
+    for purpose in ["log", "token", "credential"] {
+        assert_eq!(
+            listing
+                .lines()
+                .filter(|l| l.starts_with(&format!("{purpose}\tretired")))
+                .count(),
+            2,
+            "{listing}"
+        );
+    }
+    // No key material in the listing: kids only.
+    assert!(!listing.contains("PRIVATE"));
+}
