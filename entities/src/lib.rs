@@ -5,6 +5,8 @@
 pub mod checkpoint;
 pub mod component_link;
 pub mod device;
+pub mod erased_commitment;
+pub mod erasure;
 pub mod event;
 pub mod event_device;
 pub mod event_field;

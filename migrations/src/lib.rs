@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261130_000001_create_core_tables;
 mod m20261130_000002_create_log_tables;
+mod m20261130_000003_create_erasure_tables;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261130_000001_create_core_tables::Migration),
             Box::new(m20261130_000002_create_log_tables::Migration),
+            Box::new(m20261130_000003_create_erasure_tables::Migration),
         ]
     }
 }

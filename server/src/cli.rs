@@ -1,4 +1,5 @@
-//! The command line: `serve`, `migrate`, `token issue`, `keys list|rotate`.
+//! The command line: `serve`, `migrate`, `token issue`, `keys list|rotate`,
+//! `audit`, `erase`.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -60,6 +61,26 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Recompute every commitment, leaf, chain link, tile and checkpoint
+    /// signature from the database. Exit 0 when all holds, 1 with the first
+    /// mismatch, 2 when the audit cannot run.
+    Audit,
+    /// Erase a device's personal values (values and salts); an erasure
+    /// record keeps who, when, why and which commitments.
+    Erase {
+        /// GTIN/SERIAL, e.g. 04012345000016/PK-0001
+        #[arg(long, value_name = "GTIN/SERIAL")]
+        device: String,
+        /// The class to erase: only `personal` may be
+        #[arg(long, default_value = "personal")]
+        class: String,
+        /// Why (kept in the erasure record)
+        #[arg(long)]
+        reason: String,
+        /// Who asks [default: cli:$USER]
+        #[arg(long)]
+        actor: Option<String>,
+    },
     /// Signing keys: list them, rotate one (a running server picks up the
     /// new key within seconds).
     Keys {
@@ -109,6 +130,11 @@ fn parse_role(s: &str) -> Result<Role, String> {
     s.parse()
 }
 
+/// `audit` exits 1 on a mismatch and 2 when it cannot run.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct AuditFailed(String, u8);
+
 pub fn main() -> ExitCode {
     crate::telemetry::init();
     let cli = Cli::parse();
@@ -124,10 +150,16 @@ pub fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
+        Err(e) => match e.downcast_ref::<AuditFailed>() {
+            Some(AuditFailed(message, code)) => {
+                eprintln!("{message}");
+                ExitCode::from(*code)
+            }
+            None => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -169,6 +201,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .issue_token(role, org.as_deref(), subject.as_deref(), ttl)
                 .await?;
             println!("{jwt}");
+            Ok(())
+        }
+        Command::Audit => {
+            let settings = settings(&cli.common, None)
+                .map_err(|e| AuditFailed(format!("audit could not run: {e:#}"), 2))?;
+            let portal = Portal::open(settings)
+                .await
+                .map_err(|e| AuditFailed(format!("audit could not run: {e:#}"), 2))?;
+            match portal.audit().await {
+                Ok(summary) => {
+                    println!("{summary}");
+                    Ok(())
+                }
+                Err(e @ crate::services::audit::AuditError::Mismatch(_)) => {
+                    Err(AuditFailed(e.to_string(), 1).into())
+                }
+                Err(e) => Err(AuditFailed(e.to_string(), 2).into()),
+            }
+        }
+        Command::Erase {
+            device,
+            class,
+            reason,
+            actor,
+        } => {
+            let portal = Portal::open(settings(&cli.common, None)?).await?;
+            let actor = actor.unwrap_or_else(|| {
+                format!(
+                    "cli:{}",
+                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+                )
+            });
+            let erased = portal.erase(&device, &class, &reason, &actor).await?;
+            match erased.record {
+                Some(record) => println!(
+                    "erasure #{record}: {} {class} value(s) of {device} erased ({} commitment(s) kept in the log)",
+                    erased.values, erased.commitments
+                ),
+                None => println!("{device} has no {class} values; nothing erased"),
+            }
             Ok(())
         }
         Command::Keys { command } => {

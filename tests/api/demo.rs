@@ -105,3 +105,42 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
             .unwrap_or_else(|e| panic!("leaf {i}: {e}"));
     }
 }
+
+/// `provenance audit` on a demo database: passes, and still passes after a
+/// demo customer's personal values are erased.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_passes_on_the_demo_database_before_and_after_an_erasure() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let portal = &app.portal;
+    portal.seed_demo().await.unwrap();
+    let devices = portal.seed_demo_devices().await.unwrap();
+    portal.checkpoint_now().await.unwrap();
+    let audit = |app: &crate::helpers::TestApp| {
+        let out = crate::cli::provenance(app).arg("audit").output().unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (code, stdout, stderr) = audit(&app);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.starts_with("audit passed:"), "{stdout}");
+    let installed = devices
+        .iter()
+        .find(|d| d.status == "installed")
+        .expect("an installed pack");
+    let erased = portal
+        .erase(
+            &format!("{}/{}", installed.gtin, installed.serial),
+            "personal",
+            "customer asked (GDPR art. 17)",
+            "test",
+        )
+        .await
+        .unwrap();
+    assert_eq!(erased.values, 1, "the installation's customerPostcode");
+    let (code, stdout, stderr) = audit(&app);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("1 erased with a record"), "{stdout}");
+}

@@ -226,8 +226,12 @@ pub struct Event(EventView);
 #[derive(SimpleObject)]
 pub struct EventField {
     name: String,
+    /// Null when erased.
     value: Json<serde_json::Value>,
     visibility: Visibility,
+    /// The value was erased under an erasure record; its commitment stays
+    /// in the public log.
+    erased: bool,
 }
 
 impl Event {
@@ -309,6 +313,7 @@ impl Event {
                 name: f.name.clone(),
                 value: Json(f.value.clone()),
                 visibility: f.class.into(),
+                erased: f.erased,
             })
             .collect()
     }

@@ -52,8 +52,11 @@ pub struct DeviceView {
 #[derive(Clone, Debug)]
 pub struct FieldView {
     pub name: String,
+    /// Null when erased.
     pub value: Value,
     pub class: Visibility,
+    /// The value was erased (its commitment stays in the log).
+    pub erased: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -245,10 +248,10 @@ impl Portal {
     ) -> Result<Vec<EventView>, ReadError> {
         let classes = crate::policy::visible_classes(principal.role);
         let leaves = self.store.leaf_indexes_of_device(device.id).await?;
-        let mut events: Vec<EventView> = self
-            .store
-            .events_of_device(device.id)
-            .await?
+        let records = self.store.events_of_device(device.id).await?;
+        let ids: Vec<i64> = records.iter().map(|e| e.id).collect();
+        let mut erased = self.store.erased_names(&ids).await?;
+        let mut events: Vec<EventView> = records
             .into_iter()
             .filter(|e| {
                 filter
@@ -263,12 +266,24 @@ impl Portal {
                 fields: e
                     .fields
                     .into_iter()
-                    .filter_map(|(name, value, class)| {
+                    .map(|(name, value, class)| {
+                        let value = serde_json::from_str(&value).unwrap_or(Value::Null);
+                        (name, value, class, false)
+                    })
+                    .chain(
+                        erased
+                            .remove(&e.id)
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|(name, class)| (name, Value::Null, class, true)),
+                    )
+                    .filter_map(|(name, value, class, erased)| {
                         let class: Visibility = class.parse().ok()?;
-                        classes.contains(&class).then(|| FieldView {
+                        classes.contains(&class).then_some(FieldView {
                             name,
-                            value: serde_json::from_str(&value).unwrap_or(Value::Null),
+                            value,
                             class,
+                            erased,
                         })
                     })
                     .collect(),

@@ -1,10 +1,12 @@
 //! Use cases. `Portal` is what the web and GraphQL layers hold: it owns the
 //! store and the keys, and every operation that needs them goes through it.
 
+pub mod audit;
 pub mod capture;
 pub mod demo;
 mod demo_data;
 pub mod devices;
+pub mod erasure;
 pub mod keys;
 pub mod log;
 pub mod reference;

@@ -1,0 +1,537 @@
+//! `provenance audit`: recomputes, from the database alone, every
+//! commitment, leaf, device chain link, tile, the head and every
+//! checkpoint's signatures and root, and stops at the first thing that does
+//! not match (docs/ledger-format.md, "Audit").
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use serde_json::Value;
+
+use super::Portal;
+use crate::auth::keyring::{Keyring, Purpose};
+use crate::domain::DeviceKey;
+use crate::domain::visibility::{Visibility, standard_class};
+use crate::ledger::{
+    self, Hash, Leaf, MemoryTileStore, NoteVerifier, Opening, Salt, leaf_hash, node_hash,
+    open_checkpoint,
+};
+use crate::store::StoreError;
+use crate::store::audit::EventColumns;
+use crate::store::log::LeafRow;
+
+/// Leaves read per query.
+const PAGE: u64 = 5_000;
+
+/// What the audit checked.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct AuditSummary {
+    pub leaves: u64,
+    pub events: u64,
+    pub devices: u64,
+    pub commitments: u64,
+    pub erased: u64,
+    pub tiles: u64,
+    pub checkpoints: u64,
+    pub log_keys: u64,
+}
+
+impl fmt::Display for AuditSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "audit passed: {} leaves ({} events, {} devices), {} commitments opened, {} erased \
+             with a record, {} tiles, {} checkpoints verified with {} log key(s)",
+            self.leaves,
+            self.events,
+            self.devices,
+            self.commitments,
+            self.erased,
+            self.tiles,
+            self.checkpoints,
+            self.log_keys
+        )
+    }
+}
+
+/// The first thing that does not match, and where.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Finding {
+    pub what: String,
+    pub leaf: Option<i64>,
+    pub event: Option<String>,
+    pub device: Option<String>,
+    pub field: Option<String>,
+}
+
+impl fmt::Display for Finding {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.what)?;
+        if let Some(l) = self.leaf {
+            write!(f, "; leaf index {l}")?;
+        }
+        if let Some(e) = &self.event {
+            write!(f, "; event {e}")?;
+        }
+        if let Some(d) = &self.device {
+            write!(f, "; device {d}")?;
+        }
+        if let Some(x) = &self.field {
+            write!(f, "; field {x}")?;
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuditError {
+    /// Exit 1.
+    #[error("audit failed: {0}")]
+    Mismatch(Finding),
+    /// Exit 2.
+    #[error("audit could not run: {0}")]
+    CannotRun(String),
+}
+
+impl From<StoreError> for AuditError {
+    fn from(e: StoreError) -> Self {
+        AuditError::CannotRun(e.to_string())
+    }
+}
+
+fn fail(what: impl Into<String>) -> Finding {
+    Finding {
+        what: what.into(),
+        ..Default::default()
+    }
+}
+
+impl Finding {
+    fn at_leaf(mut self, row: &LeafRow) -> Self {
+        self.leaf = Some(row.leaf_index);
+        self
+    }
+    fn event(mut self, e: &str) -> Self {
+        self.event = Some(e.to_owned());
+        self
+    }
+    fn device(mut self, d: &str) -> Self {
+        self.device = Some(d.to_owned());
+        self
+    }
+    fn field(mut self, f: &str) -> Self {
+        self.field = Some(f.to_owned());
+        self
+    }
+}
+
+type Check<T> = Result<T, Finding>;
+
+/// RFC 6962 tree heads of every prefix, computed as leaves arrive: a stack
+/// of perfect subtrees.
+#[derive(Default)]
+struct Prefix {
+    stack: Vec<(u32, Hash)>,
+}
+
+impl Prefix {
+    fn push(&mut self, leaf: Hash) {
+        let mut node = (0u32, leaf);
+        while let Some(&(h, left)) = self.stack.last() {
+            if h != node.0 {
+                break;
+            }
+            self.stack.pop();
+            node = (h + 1, node_hash(&left, &node.1));
+        }
+        self.stack.push(node);
+    }
+
+    fn root(&self) -> Hash {
+        let mut it = self.stack.iter().rev();
+        let Some(&(_, mut acc)) = it.next() else {
+            return ledger::empty_root();
+        };
+        for (_, left) in it {
+            acc = node_hash(left, &acc);
+        }
+        acc
+    }
+}
+
+fn json_str(fields: &HashMap<String, (Value, String)>, name: &str) -> Option<String> {
+    fields
+        .get(name)
+        .and_then(|(v, _)| v.as_str().map(str::to_owned))
+}
+
+/// The event's columns must say what its committed members say.
+fn columns_match(cols: &EventColumns, fields: &HashMap<String, (Value, String)>) -> Check<()> {
+    let event_time = cols
+        .event_time
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let pairs: [(&str, Option<String>); 6] = [
+        ("type", Some(cols.event_type.clone())),
+        ("action", cols.action.clone()),
+        ("bizStep", cols.biz_step.clone()),
+        ("disposition", cols.disposition.clone()),
+        ("eventTime", Some(event_time)),
+        (
+            "eventTimeZoneOffset",
+            Some(cols.event_time_zone_offset.clone()),
+        ),
+    ];
+    for (name, column) in pairs {
+        // An erased member cannot be compared (none of these is personal,
+        // so erasure never takes them).
+        if fields.contains_key(name) || column.is_some() {
+            let committed = json_str(fields, name);
+            if committed != column {
+                return Err(fail("the event row disagrees with its committed member")
+                    .event(&cols.event_id)
+                    .field(name));
+            }
+        }
+    }
+    Ok(())
+}
+
+impl Portal {
+    /// Audits the whole database; see the module documentation.
+    pub async fn audit(&self) -> Result<AuditSummary, AuditError> {
+        let store = &self.store;
+        let log_ring = Keyring::load(&self.settings.keys_dir, Purpose::Log)
+            .map_err(|e| AuditError::CannotRun(format!("{e:#}")))?;
+        let origin = ledger::log_origin(&self.settings.public_base_url);
+        let verifiers: Vec<NoteVerifier> = log_ring
+            .all()
+            .map(|k| {
+                ledger::NoteSigner::new(&origin, k.signing_key().clone())
+                    .map(|s| s.verifier().clone())
+                    .map_err(|e| AuditError::CannotRun(e.to_string()))
+            })
+            .collect::<Result<_, _>>()?;
+        let erased = store.erased_commitments().await?;
+        let mut summary = AuditSummary {
+            log_keys: verifiers.len() as u64,
+            ..Default::default()
+        };
+        let mut erased_seen: HashSet<(i64, String)> = HashSet::new();
+        let mut chains: HashMap<i64, (u64, Hash)> = HashMap::new();
+        let mut events_seen: HashSet<i64> = HashSet::new();
+        let mut hashes: Vec<Hash> = Vec::new();
+        let mut next: i64 = 0;
+        loop {
+            let page = store.leaves_from(next, PAGE).await?;
+            if page.is_empty() {
+                break;
+            }
+            let mut event_ids: Vec<i64> = page.iter().map(|l| l.event_id).collect();
+            event_ids.sort_unstable();
+            event_ids.dedup();
+            let mut device_ids: Vec<i64> = page.iter().map(|l| l.device_id).collect();
+            device_ids.sort_unstable();
+            device_ids.dedup();
+            let columns = store.event_columns(&event_ids).await?;
+            let mut fields = store.event_fields(&event_ids).await?;
+            let devices = store.device_keys(&device_ids).await?;
+            for row in &page {
+                if row.leaf_index != next {
+                    return Err(AuditError::Mismatch(
+                        fail(format!(
+                            "leaf index {next} is missing (the next stored leaf is {})",
+                            row.leaf_index
+                        ))
+                        .at_leaf(row),
+                    ));
+                }
+                let cols = columns.get(&row.event_id).ok_or_else(|| {
+                    AuditError::Mismatch(
+                        fail(format!(
+                            "the leaf's event (row {}) does not exist",
+                            row.event_id
+                        ))
+                        .at_leaf(row),
+                    )
+                })?;
+                let stored: HashMap<String, (Value, String)> = fields
+                    .remove(&row.event_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(name, text, class)| {
+                        let value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                        (name, (value, class))
+                    })
+                    .collect();
+                check_leaf(
+                    row,
+                    cols,
+                    &stored,
+                    &devices,
+                    &erased,
+                    &mut chains,
+                    &mut erased_seen,
+                    &mut summary,
+                )
+                .map_err(AuditError::Mismatch)?;
+                // Fields are per event; keep them for the event's next leaf.
+                fields.insert(
+                    row.event_id,
+                    stored
+                        .into_iter()
+                        .map(|(n, (v, c))| (n, v.to_string(), c))
+                        .collect(),
+                );
+                events_seen.insert(row.event_id);
+                hashes.push(leaf_hash(&row.data));
+                next += 1;
+            }
+        }
+        summary.leaves = hashes.len() as u64;
+        summary.events = events_seen.len() as u64;
+        summary.devices = chains.len() as u64;
+        summary.erased = erased_seen.len() as u64;
+        if let Some((leaf, name)) = erased.keys().find(|k| !erased_seen.contains(*k)) {
+            return Err(AuditError::Mismatch(Finding {
+                what: "an erasure record names a commitment no leaf has".into(),
+                leaf: Some(*leaf),
+                field: Some(name.clone()),
+                ..Default::default()
+            }));
+        }
+        // Every (event, device) the events name has its leaf.
+        let links = store.event_device_count().await?;
+        if links != summary.leaves {
+            return Err(AuditError::Mismatch(fail(format!(
+                "{links} (event, device) rows but {} leaves: an event or a leaf is missing",
+                summary.leaves
+            ))));
+        }
+        self.audit_tree(&hashes, &verifiers, &origin, &mut summary)
+            .await?;
+        Ok(summary)
+    }
+
+    async fn audit_tree(
+        &self,
+        hashes: &[Hash],
+        verifiers: &[NoteVerifier],
+        origin: &str,
+        summary: &mut AuditSummary,
+    ) -> Result<(), AuditError> {
+        let store = &self.store;
+        let size = hashes.len() as u64;
+        // Tiles: recomputed from the leaves, compared with every stored row.
+        let appended = ledger::append(&MemoryTileStore::new(), 0, hashes)
+            .map_err(|e| AuditError::CannotRun(e.to_string()))?;
+        let mut expected: HashMap<(i16, i64), Vec<u8>> = appended
+            .tiles
+            .into_iter()
+            .map(|t| ((i16::from(t.tile.level), t.tile.index as i64), t.bytes))
+            .collect();
+        let stored = store.all_tiles().await?;
+        for (level, idx, data) in &stored {
+            match expected.remove(&(*level, *idx)) {
+                Some(bytes) if bytes == *data => {}
+                Some(_) => {
+                    return Err(AuditError::Mismatch(fail(format!(
+                        "tile level {level} index {idx} differs from the tile recomputed from the leaves"
+                    ))));
+                }
+                None => {
+                    return Err(AuditError::Mismatch(fail(format!(
+                        "tile level {level} index {idx} is stored but the leaves make no such tile"
+                    ))));
+                }
+            }
+        }
+        if let Some(((level, idx), _)) = expected.into_iter().next() {
+            return Err(AuditError::Mismatch(fail(format!(
+                "tile level {level} index {idx} is missing"
+            ))));
+        }
+        summary.tiles = stored.len() as u64;
+        let (head_size, head_root) = store.log_head().await?;
+        if head_size != size as i64 || head_root != appended.root.hash.0.to_vec() {
+            return Err(AuditError::Mismatch(fail(format!(
+                "the log head (size {head_size}) is not the tree of the {size} stored leaves"
+            ))));
+        }
+        // Checkpoints: signed by a log key (and no other), and the root of
+        // the stored leaves at their size.
+        let checkpoints = store.checkpoints().await?;
+        let mut sizes: Vec<u64> = checkpoints
+            .iter()
+            .filter_map(|c| u64::try_from(c.size).ok())
+            .collect();
+        sizes.sort_unstable();
+        sizes.dedup();
+        let mut roots: HashMap<u64, Hash> = HashMap::new();
+        let mut prefix = Prefix::default();
+        let mut wanted = sizes.iter().peekable();
+        while wanted.peek() == Some(&&0) {
+            roots.insert(0, prefix.root());
+            wanted.next();
+        }
+        for (i, h) in hashes.iter().enumerate() {
+            prefix.push(*h);
+            while wanted.peek() == Some(&&(i as u64 + 1)) {
+                roots.insert(i as u64 + 1, prefix.root());
+                wanted.next();
+            }
+        }
+        for c in &checkpoints {
+            let at =
+                |what: String| AuditError::Mismatch(fail(format!("checkpoint #{} {what}", c.id)));
+            let opened = open_checkpoint(&c.note, origin, verifiers)
+                .map_err(|e| at(format!("does not verify with the log's keys: {e}")))?;
+            if !opened.note.unverified.is_empty() {
+                return Err(at(
+                    "carries a signature by a key that is not the log's".into()
+                ));
+            }
+            let cp = &opened.checkpoint;
+            if cp.size as i64 != c.size || cp.root.0.to_vec() != c.root {
+                return Err(at("row's size or root differs from its signed note".into()));
+            }
+            if cp.size > size {
+                return Err(at(format!(
+                    "covers {} leaves but only {size} are stored: the log was truncated",
+                    cp.size
+                )));
+            }
+            if roots.get(&cp.size) != Some(&cp.root) {
+                return Err(at(format!(
+                    "root at size {} is not the root of the stored leaves",
+                    cp.size
+                )));
+            }
+        }
+        summary.checkpoints = checkpoints.len() as u64;
+        Ok(())
+    }
+}
+
+/// One leaf: its data, hash, chain link and every commitment.
+#[allow(clippy::too_many_arguments)]
+fn check_leaf(
+    row: &LeafRow,
+    cols: &EventColumns,
+    stored: &HashMap<String, (Value, String)>,
+    devices: &HashMap<i64, (String, String)>,
+    erased: &HashMap<(i64, String), crate::store::audit::ErasedRow>,
+    chains: &mut HashMap<i64, (u64, Hash)>,
+    erased_seen: &mut HashSet<(i64, String)>,
+    summary: &mut AuditSummary,
+) -> Check<()> {
+    let here = |what: &str| fail(what).at_leaf(row).event(&cols.event_id);
+    let (gtin, serial) = devices
+        .get(&row.device_id)
+        .ok_or_else(|| here("the leaf's device does not exist"))?;
+    let element = DeviceKey::parse(&format!("{gtin}/{serial}"))
+        .map(|k| k.element_string())
+        .map_err(|_| here("the leaf's device has an invalid key"))?;
+    let here = |what: &str| here(what).device(&element);
+    let leaf = Leaf::decode(&row.data).map_err(|e| here(&format!("leaf data: {e}")))?;
+    if row.hash != leaf_hash(&row.data).0.to_vec() {
+        return Err(here(
+            "the stored leaf hash is not the hash of the leaf data",
+        ));
+    }
+    // The device chain: seq from 0, prev = the device's previous leaf.
+    let expected = chains
+        .get(&row.device_id)
+        .map_or((0, None), |(s, h)| (s + 1, Some(*h)));
+    if leaf.seq != expected.0 || row.seq != expected.0 as i64 || leaf.prev != expected.1 {
+        return Err(here(&format!(
+            "the device chain is broken: seq {} where {} was due, or prev is not the previous leaf",
+            leaf.seq, expected.0
+        )));
+    }
+    chains.insert(row.device_id, (leaf.seq, leaf_hash(&row.data)));
+    let salts: HashMap<String, String> =
+        serde_json::from_str::<HashMap<String, String>>(&row.salts)
+            .map_err(|_| here("the stored salts are not a JSON object of strings"))?;
+    let open = |name: &str, value: Value, commitment: &ledger::Commitment| -> Check<()> {
+        let salt = salts
+            .get(name)
+            .and_then(|s| Salt::from_base64(s).ok())
+            .ok_or_else(|| here("the salt is missing or malformed").field(name))?;
+        let (_, c) = Opening::new(name, value, salt)
+            .map_err(|e| here(&format!("cannot be committed: {e}")).field(name))?;
+        if &c != commitment {
+            return Err(
+                here("the stored value and salt do not open the leaf's commitment").field(name),
+            );
+        }
+        Ok(())
+    };
+    open(
+        ledger::leaf::DEVICE_FIELD,
+        Value::String(element.clone()),
+        &leaf.device,
+    )?;
+    open(
+        ledger::leaf::EVENT_FIELD,
+        Value::String(cols.event_id.clone()),
+        &leaf.event,
+    )?;
+    summary.commitments += 2;
+    for (name, commitment) in &leaf.fields {
+        match stored.get(name) {
+            Some((value, _)) => {
+                open(name, value.clone(), commitment)?;
+                summary.commitments += 1;
+            }
+            None => {
+                let record = erased.get(&(row.leaf_index, name.clone())).ok_or_else(|| {
+                    here("the value is missing and no erasure record names it").field(name)
+                })?;
+                let personal = Visibility::Personal.as_str();
+                let class_ok = record.class == personal
+                    && standard_class(name).is_none_or(|c| c == Visibility::Personal);
+                if !class_ok {
+                    return Err(
+                        here("an erasure record names a value that is not personal").field(name)
+                    );
+                }
+                if record.commitment != commitment.to_base64() || record.event_id != row.event_id {
+                    return Err(here("the erasure record names another commitment").field(name));
+                }
+                if salts.contains_key(name) {
+                    return Err(here("an erased value's salt is still stored").field(name));
+                }
+                erased_seen.insert((row.leaf_index, name.clone()));
+            }
+        }
+    }
+    // Nothing stored that the leaf does not commit.
+    for name in stored.keys() {
+        if name != ledger::leaf::EVENT_FIELD && !leaf.fields.contains_key(name) {
+            return Err(here("a stored value is not committed in the leaf").field(name));
+        }
+    }
+    columns_match(cols, stored).map_err(|f| Finding {
+        leaf: Some(row.leaf_index),
+        device: Some(element.clone()),
+        ..f
+    })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_roots_match_the_tree() {
+        let leaves: Vec<Hash> = (0u64..37).map(|i| Hash::sha256(&i.to_be_bytes())).collect();
+        let mut p = Prefix::default();
+        assert_eq!(p.root(), ledger::empty_root());
+        for (i, h) in leaves.iter().enumerate() {
+            p.push(*h);
+            let full = ledger::append(&MemoryTileStore::new(), 0, &leaves[..=i]).unwrap();
+            assert_eq!(p.root(), full.root.hash, "size {}", i + 1);
+        }
+    }
+}
