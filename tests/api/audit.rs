@@ -445,6 +445,13 @@ async fn erasure_deletes_personal_values_and_the_log_still_verifies(backend: Bac
         "{finding}"
     );
     assert!(finding.contains("field customerName"), "{finding}");
+    let cli = crate::cli::provenance(&app).arg("audit").output().unwrap();
+    assert_eq!(cli.status.code(), Some(1), "a mismatch exits 1");
+    let stderr = String::from_utf8_lossy(&cli.stderr);
+    assert!(
+        stderr.starts_with("audit failed: ") && stderr.contains("customerName"),
+        "{stderr}"
+    );
     // A forged record for a public member (bizStep) is refused too.
     let erasure = one_i64(&db, "SELECT MIN(id) FROM erasure").await;
     let event = one_i64(&db, "SELECT event_id FROM leaf WHERE leaf_index = 1").await;
@@ -468,4 +475,23 @@ async fn erasure_deletes_personal_values_and_the_log_still_verifies(backend: Bac
         "{finding}"
     );
     db.close().await.ok();
+}
+
+#[test]
+fn audit_that_cannot_run_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_provenance"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .args([
+            "--database-url",
+            "postgres://nobody@127.0.0.1:1/none",
+            "audit",
+        ])
+        .env_remove("PROVENANCE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("audit could not run"), "{stderr}");
 }
