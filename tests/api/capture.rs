@@ -332,15 +332,20 @@ async fn partners_capture_only_for_their_devices(backend: Backend) {
         errors(&forbidden)[0].2.replace("Q1", "?"),
         errors(&unknown)[0].2.replace("ZZ", "?")
     );
-    // Reads: the same — null, not an error.
-    let d = app
-        .gql(
+    // Reads: the same NOT_FOUND as an unknown serial.
+    let read = |serial: &'static str| {
+        app.gql(
             &other,
-            "{ device(gtin: \"04012345000016\", serial: \"Q1\") { status } }",
-            json!({}),
+            "query($s: String!) { device(gtin: \"04012345000016\", serial: $s) { status } }",
+            json!({ "s": serial }),
         )
-        .await;
-    assert_eq!(d, json!({ "data": { "device": null } }));
+    };
+    let (forbidden, unknown) = (read("Q1").await, read("ZZ").await);
+    assert_eq!(
+        forbidden["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{forbidden}"
+    );
+    assert_eq!(forbidden, unknown);
     // Assigned as service partner, the organisation may capture for it.
     let service = app.token(Role::ServicePartner, "wheelworks").await;
     let r = app

@@ -277,6 +277,109 @@ mod tests {
         assert!(s.validate("not-a-token").is_err());
     }
 
+    /// Signs arbitrary claims with `key`, under `header`.
+    fn forge(header: &Header, claims: &serde_json::Value, key: &KeyPair) -> String {
+        let enc = EncodingKey::from_ed_der(&key.pkcs8_der().unwrap());
+        jsonwebtoken::encode(header, claims, &enc).unwrap()
+    }
+
+    fn claims(delta_exp: i64) -> serde_json::Value {
+        let now = jsonwebtoken::get_current_timestamp() as i64;
+        serde_json::json!({
+            "iss": "http://localhost:8080", "aud": AUDIENCE, "sub": "mallory",
+            "role": "admin", "org": "ampera", "iat": now, "exp": now + delta_exp,
+        })
+    }
+
+    /// Each refusal the access issue lists, against a service whose key
+    /// `key` is published; every one is refused, and a well-formed token of
+    /// the same key is accepted (so the refusals are not an accident).
+    #[test]
+    fn every_forgery_is_refused() {
+        let key = KeyPair::generate().unwrap();
+        let retired = KeyPair::generate().unwrap();
+        let s =
+            TokenService::with_keys("http://localhost:8080", &key, [&retired].into_iter()).unwrap();
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(key.kid().to_owned());
+        assert!(s.validate(&forge(&header, &claims(600), &key)).is_ok());
+        let mut by_retired = Header::new(Algorithm::EdDSA);
+        by_retired.kid = Some(retired.kid().to_owned());
+        assert!(
+            s.validate(&forge(&by_retired, &claims(600), &retired))
+                .is_ok(),
+            "a retired key's token stays valid until it expires"
+        );
+
+        let mut refused: Vec<(&str, String)> = Vec::new();
+        // alg: none, no signature.
+        let b64 = |v: serde_json::Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap());
+        refused.push((
+            "alg none",
+            format!(
+                "{}.{}.",
+                b64(serde_json::json!({"alg": "none", "kid": key.kid()})),
+                b64(claims(600))
+            ),
+        ));
+        // HS256 with the public key as the HMAC secret.
+        let mut hs = Header::new(Algorithm::HS256);
+        hs.kid = Some(key.kid().to_owned());
+        refused.push((
+            "HS256 keyed with the public key",
+            jsonwebtoken::encode(
+                &hs,
+                &claims(600),
+                &EncodingKey::from_secret(&key.public_key_bytes()).unwrap(),
+            )
+            .unwrap(),
+        ));
+        // A kid nobody published, signed by an unpublished key.
+        let stranger = KeyPair::generate().unwrap();
+        let mut unknown = Header::new(Algorithm::EdDSA);
+        unknown.kid = Some(stranger.kid().to_owned());
+        refused.push(("unknown kid", forge(&unknown, &claims(600), &stranger)));
+        // Our kid, someone else's signature.
+        refused.push((
+            "unpublished key under our kid",
+            forge(&header, &claims(600), &stranger),
+        ));
+        // No kid at all.
+        refused.push((
+            "no kid",
+            forge(&Header::new(Algorithm::EdDSA), &claims(600), &key),
+        ));
+        refused.push(("expired", forge(&header, &claims(-3600), &key)));
+        let mut early = claims(7200);
+        early["nbf"] = (jsonwebtoken::get_current_timestamp() + 3600).into();
+        refused.push(("not yet valid", forge(&header, &early, &key)));
+        let mut aud = claims(600);
+        aud["aud"] = "someone-else".into();
+        refused.push(("wrong audience", forge(&header, &aud, &key)));
+        let mut iss = claims(600);
+        iss["iss"] = "https://evil.example".into();
+        refused.push(("wrong issuer", forge(&header, &iss, &key)));
+        let good = forge(&header, &claims(600), &key);
+        let mut parts: Vec<String> = good.split('.').map(str::to_owned).collect();
+        let mut edited = claims(600);
+        edited["org"] = "nordcycle".into();
+        parts[1] = b64(edited);
+        refused.push(("payload edited after signing", parts.join(".")));
+        let mut missing = claims(600);
+        missing.as_object_mut().unwrap().remove("exp");
+        refused.push(("no exp", forge(&header, &missing, &key)));
+        for (what, token) in refused {
+            assert!(s.validate(&token).is_err(), "{what} was accepted");
+        }
+        // A key no longer published: a service without the retired key.
+        let without = TokenService::new("http://localhost:8080", &key).unwrap();
+        assert!(
+            without
+                .validate(&forge(&by_retired, &claims(600), &retired))
+                .is_err()
+        );
+    }
+
     /// RFC 8037 A.4: jsonwebtoken's EdDSA signer reproduces the published
     /// signature byte for byte (Ed25519 is deterministic).
     #[test]

@@ -232,6 +232,9 @@ pub struct EventField {
     /// The value was erased under an erasure record; its commitment stays
     /// in the public log.
     erased: bool,
+    /// When the caller may see only that the field exists: its commitment
+    /// in the public log (base64), and a null value.
+    commitment: Option<String>,
 }
 
 impl Event {
@@ -249,26 +252,27 @@ impl Event {
     async fn event_id(&self) -> Option<String> {
         self.text("eventID")
     }
+    // Typed members are read from the fields the policy disclosed, like
+    // every other field: null when the caller may not see them.
     #[graphql(name = "type")]
-    async fn event_type(&self) -> &str {
-        &self.0.event_type
+    async fn event_type(&self) -> Option<String> {
+        self.text("type")
     }
-    async fn action(&self) -> Option<&str> {
-        self.0.action.as_deref()
+    async fn action(&self) -> Option<String> {
+        self.text("action")
     }
     #[graphql(name = "bizStep")]
-    async fn biz_step(&self) -> Option<&str> {
-        self.0.biz_step.as_deref()
+    async fn biz_step(&self) -> Option<String> {
+        self.text("bizStep")
     }
-    async fn disposition(&self) -> Option<&str> {
-        self.0.disposition.as_deref()
+    async fn disposition(&self) -> Option<String> {
+        self.text("disposition")
     }
     /// The day in the event's own offset (public); the full instant is
     /// `eventTime`.
     #[graphql(name = "eventDate")]
-    async fn event_date(&self) -> String {
+    async fn event_date(&self) -> Option<String> {
         self.text("eventDate")
-            .unwrap_or_else(|| self.0.event_time.format("%Y-%m-%d").to_string())
     }
     #[graphql(name = "eventTime")]
     async fn event_time(&self) -> Option<String> {
@@ -314,6 +318,7 @@ impl Event {
                 value: Json(f.value.clone()),
                 visibility: f.class.into(),
                 erased: f.erased,
+                commitment: f.commitment.clone(),
             })
             .collect()
     }

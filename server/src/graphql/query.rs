@@ -65,11 +65,11 @@ impl Query {
         gtin: String,
         serial: String,
     ) -> Result<Option<Device>> {
-        portal(ctx)
-            .device(principal(ctx)?, &gtin, &serial)
-            .await
-            .map(|d| d.map(Device))
-            .map_err(read_error)
+        match portal(ctx).device(principal(ctx)?, &gtin, &serial).await {
+            Ok(Some(d)) => Ok(Some(Device(d))),
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(read_error(e)),
+        }
     }
 
     /// A device by any GS1 Digital Link form that names it (lot in the
@@ -80,12 +80,20 @@ impl Query {
         ctx: &Context<'_>,
         uri: String,
     ) -> Result<Option<Device>> {
-        portal(ctx)
+        match portal(ctx)
             .device_by_digital_link(principal(ctx)?, &uri)
             .await
-            .map(|d| d.map(Device))
-            .map_err(read_error)
+        {
+            Ok(Some(d)) => Ok(Some(Device(d))),
+            Ok(None) => Err(not_found()),
+            Err(e) => Err(read_error(e)),
+        }
     }
+}
+
+/// Unknown, and not visible to the caller, are the same answer.
+fn not_found() -> async_graphql::Error {
+    ErrorCode::NotFound.error("no such device")
 }
 
 fn read_error(e: ReadError) -> async_graphql::Error {

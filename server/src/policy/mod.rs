@@ -1,29 +1,112 @@
-//! Who may see what: the one place that decides. Until the access issue
-//! brings the full table (principal, relationship to the device, field
-//! class) → disclose / commitment only / absent, it decides by role, as
-//! docs/access-policy.md "Reads" states; services ask it, nothing else
-//! decides.
+//! Who may see what: the one place that decides. From (the caller's role,
+//! the caller's organisation's relationship to the device when the event
+//! happened, the field's class) it decides whether a field is disclosed,
+//! shown as its ledger commitment only, or absent. The same table is in
+//! docs/access-policy.md; a test fails when the two differ. Services ask it;
+//! nothing else decides.
 
 use crate::auth::Role;
 use crate::domain::visibility::Visibility;
 
-/// The field classes a role may read on a device it may see.
-pub fn visible_classes(role: Role) -> &'static [Visibility] {
-    match role {
-        Role::Admin | Role::Staff => &Visibility::ALL,
-        Role::Regulator | Role::Auditor => &[
-            Visibility::Public,
-            Visibility::Partner,
-            Visibility::Internal,
-        ],
-        Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
-            &[Visibility::Public, Visibility::Partner]
+/// The caller's organisation's relationship to a device, for one event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Relationship {
+    /// It holds the device now, and held it when the event happened.
+    CurrentCustodian,
+    /// It held the device when the event happened (or captured the event),
+    /// and holds it no longer.
+    PastCustodian,
+    /// It is the device's assigned service partner.
+    ServicePartner,
+    /// None of the above.
+    None,
+}
+
+impl Relationship {
+    pub const ALL: [Relationship; 4] = [
+        Relationship::CurrentCustodian,
+        Relationship::PastCustodian,
+        Relationship::ServicePartner,
+        Relationship::None,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relationship::CurrentCustodian => "current custodian",
+            Relationship::PastCustodian => "past custodian",
+            Relationship::ServicePartner => "service partner",
+            Relationship::None => "none",
         }
     }
 }
 
+/// What a caller gets of one field.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disclosure {
+    /// The value.
+    Disclose,
+    /// Only the field's commitment in the public log (its name and the
+    /// 32-byte hash), never the value.
+    Commitment,
+    /// Nothing: the field is not in the response at all.
+    Absent,
+}
+
+impl Disclosure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disclosure::Disclose => "disclose",
+            Disclosure::Commitment => "commitment",
+            Disclosure::Absent => "absent",
+        }
+    }
+}
+
+/// The policy table (docs/access-policy.md, "Policy table").
+pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disclosure {
+    use Disclosure::{Absent, Commitment, Disclose};
+    use Visibility::{Internal, Partner, Personal, Public};
+    match role {
+        // The manufacturer sees everything it recorded.
+        Role::Admin | Role::Staff => Disclose,
+        // Every device, every field but personal ones, which come only
+        // with an audited request; their commitments prove they exist.
+        Role::Regulator => match class {
+            Personal => Commitment,
+            _ => Disclose,
+        },
+        // Ledger metadata only: every field as its commitment.
+        Role::Auditor => Commitment,
+        // Partners: public fields always; partner fields of what happened
+        // while they held the device, or of any event of a device they
+        // service; never internal or personal fields.
+        Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
+            match (relationship, class) {
+                (_, Public) => Disclose,
+                (Relationship::None, Partner) => Absent,
+                (_, Partner) => Disclose,
+                (_, Internal | Personal) => Absent,
+            }
+        }
+    }
+}
+
+/// The field classes a role may read on some device: what capture errors
+/// and component views may mention.
+pub fn visible_classes(role: Role) -> Vec<Visibility> {
+    Visibility::ALL
+        .into_iter()
+        .filter(|class| {
+            Relationship::ALL
+                .iter()
+                .any(|rel| decide(role, *rel, *class) == Disclosure::Disclose)
+        })
+        .collect()
+}
+
 /// Whether a role sees every device; the other roles see only devices their
-/// organisation holds or held, was shipped, or services.
+/// organisation holds or held, was shipped, or services — any other device
+/// does not exist for them.
 pub fn sees_every_device(role: Role) -> bool {
     matches!(
         role,
@@ -35,23 +118,76 @@ pub fn sees_every_device(role: Role) -> bool {
 mod tests {
     use super::*;
 
+    fn role_name(role: Role) -> &'static str {
+        role.as_str()
+    }
+
+    /// docs/access-policy.md carries the same table; the two must agree,
+    /// row for row.
     #[test]
-    fn role_table() {
+    fn documented_table_matches_code() {
+        let doc = include_str!("../../../docs/access-policy.md");
+        let start = doc
+            .find("<!-- policy:start -->")
+            .expect("table start marker");
+        let end = doc.find("<!-- policy:end -->").expect("table end marker");
+        let mut rows = Vec::new();
+        for line in doc[start..end].lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<String> = line
+                .split('|')
+                .map(|c| c.trim().trim_matches('`').to_owned())
+                .filter(|c| !c.is_empty())
+                .collect();
+            rows.push(cells);
+        }
+        let mut expected = Vec::new();
         for role in Role::ALL {
-            let classes = visible_classes(role);
-            assert!(classes.contains(&Visibility::Public), "{role}");
+            for rel in Relationship::ALL {
+                let mut row = vec![role_name(role).to_owned(), rel.as_str().to_owned()];
+                row.extend(
+                    Visibility::ALL
+                        .iter()
+                        .map(|c| decide(role, rel, *c).as_str().to_owned()),
+                );
+                expected.push(row);
+            }
+        }
+        assert_eq!(rows, expected);
+    }
+
+    #[test]
+    fn invariants() {
+        for role in Role::ALL {
+            for rel in Relationship::ALL {
+                // Personal values are disclosed only to the manufacturer.
+                assert_eq!(
+                    decide(role, rel, Visibility::Personal) == Disclosure::Disclose,
+                    role.is_manufacturer(),
+                    "{role} {rel:?}"
+                );
+                // Public fields are disclosed to everyone but the auditor.
+                assert_eq!(
+                    decide(role, rel, Visibility::Public) == Disclosure::Disclose,
+                    role != Role::Auditor
+                );
+            }
             assert_eq!(
-                classes.contains(&Visibility::Personal),
-                role.is_manufacturer(),
-                "{role}: personal data only for the manufacturer"
-            );
-            assert_eq!(
-                classes.contains(&Visibility::Internal),
-                sees_every_device(role),
+                visible_classes(role).contains(&Visibility::Internal),
+                sees_every_device(role) && role != Role::Auditor,
                 "{role}"
             );
         }
-        assert!(!sees_every_device(Role::Distributor));
-        assert!(sees_every_device(Role::Regulator));
+        assert_eq!(
+            decide(Role::Distributor, Relationship::None, Visibility::Partner),
+            Disclosure::Absent
+        );
+        assert_eq!(
+            decide(
+                Role::ServicePartner,
+                Relationship::ServicePartner,
+                Visibility::Partner
+            ),
+            Disclosure::Disclose
+        );
     }
 }

@@ -7,6 +7,8 @@
 //! devices its organisation holds or held, was shipped or services — any
 //! other device is not found, exactly like an unknown one.
 
+use std::collections::{BTreeMap, HashMap};
+
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -14,6 +16,7 @@ use super::Portal;
 use crate::auth::Principal;
 use crate::domain::visibility::Visibility;
 use crate::domain::{DeviceKey, DigitalLink, DlParseOptions, canonical_uri, parse_digital_link};
+use crate::policy::{self, Disclosure, Relationship};
 use crate::store::StoreError;
 use crate::store::capture::DeviceRow;
 use crate::store::devices::{EventRecord, LinkRecord};
@@ -52,11 +55,14 @@ pub struct DeviceView {
 #[derive(Clone, Debug)]
 pub struct FieldView {
     pub name: String,
-    /// Null when erased.
+    /// Null when erased or shown as its commitment only.
     pub value: Value,
     pub class: Visibility,
     /// The value was erased (its commitment stays in the log).
     pub erased: bool,
+    /// The field's commitment in the public log (base64), when the policy
+    /// shows only that.
+    pub commitment: Option<String>,
 }
 
 #[derive(Clone, Debug)]
@@ -125,6 +131,7 @@ impl Portal {
             .device_by_key(key.gtin().as_str(), key.serial().as_str())
             .await?
         else {
+            self.not_found(principal).await?;
             return Ok(None);
         };
         self.view_if_visible(principal, row).await
@@ -148,6 +155,7 @@ impl Portal {
                     .device_by_key(key.gtin().as_str(), key.serial().as_str())
                     .await?
                 else {
+                    self.not_found(principal).await?;
                     return Ok(None);
                 };
                 if let (Some(asked), Some(stored)) = (link.lot(), row.lot.as_deref())
@@ -175,8 +183,77 @@ impl Portal {
         Ok(current.custodian_id)
     }
 
+    /// The caller's organisation's relationship to the device at each of
+    /// its events (docs/access-policy.md): custody follows the events —
+    /// the commissioning organisation holds a new device, `receiving` moves
+    /// it to the receiver; an event the organisation captured counts as
+    /// held.
+    async fn relationships(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+        records: &[EventRecord],
+    ) -> Result<Vec<Relationship>, StoreError> {
+        if policy::sees_every_device(principal.role) {
+            return Ok(vec![Relationship::None; records.len()]);
+        }
+        if device.service_partner.as_deref() == Some(principal.org.as_str()) {
+            return Ok(vec![Relationship::ServicePartner; records.len()]);
+        }
+        let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
+            return Ok(vec![Relationship::None; records.len()]);
+        };
+        let holds_now = device.custodian.as_deref() == Some(principal.org.as_str());
+        let mut holder: Option<i64> = None;
+        let mut held: Vec<bool> = Vec::with_capacity(records.len());
+        // Where the organisation's present custody began.
+        let mut current_from = records.len();
+        for (i, e) in records.iter().enumerate() {
+            let takes_custody = match e.biz_step.as_deref() {
+                Some("commissioning") => holder.is_none(),
+                Some("receiving") => true,
+                _ => false,
+            };
+            if takes_custody {
+                if holder != Some(e.organisation_id) && e.organisation_id == org.id {
+                    current_from = i;
+                }
+                holder = Some(e.organisation_id);
+            }
+            held.push(holder == Some(org.id) || e.organisation_id == org.id);
+        }
+        Ok(held
+            .into_iter()
+            .enumerate()
+            .map(|(i, held)| match (held, holds_now && i >= current_from) {
+                (true, true) => Relationship::CurrentCustodian,
+                (true, false) => Relationship::PastCustodian,
+                (false, _) => Relationship::None,
+            })
+            .collect())
+    }
+
+    /// An unknown device costs what a device the caller may not see costs:
+    /// the same relationship queries run, so that response times do not
+    /// tell the two apart.
+    async fn not_found(&self, principal: &Principal) -> Result<(), StoreError> {
+        let nobody = DeviceRow {
+            id: -1,
+            gtin: String::new(),
+            serial: String::new(),
+            product_id: -1,
+            lot: None,
+            revision: None,
+            status: String::new(),
+            custodian_id: None,
+            service_partner_id: None,
+            shipped_to_id: None,
+        };
+        self.may_see(principal, &nobody).await.map(|_| ())
+    }
+
     async fn may_see(&self, principal: &Principal, row: &DeviceRow) -> Result<bool, StoreError> {
-        if crate::policy::sees_every_device(principal.role) {
+        if policy::sees_every_device(principal.role) {
             return Ok(true);
         }
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
@@ -246,55 +323,91 @@ impl Portal {
         device: &DeviceView,
         filter: &HistoryFilter,
     ) -> Result<Vec<EventView>, ReadError> {
-        let classes = crate::policy::visible_classes(principal.role);
         let leaves = self.store.leaf_indexes_of_device(device.id).await?;
         let records = self.store.events_of_device(device.id).await?;
+        let relationships = self.relationships(principal, device, &records).await?;
         let ids: Vec<i64> = records.iter().map(|e| e.id).collect();
         let mut erased = self.store.erased_names(&ids).await?;
-        let mut events: Vec<EventView> = records
-            .into_iter()
-            .filter(|e| {
-                filter
-                    .biz_step
-                    .as_deref()
-                    .is_none_or(|s| e.biz_step.as_deref() == Some(s))
-            })
-            .filter(|e| filter.from.is_none_or(|t| e.event_time >= t))
-            .filter(|e| filter.to.is_none_or(|t| e.event_time <= t))
-            .map(|e: EventRecord| EventView {
-                leaf_index: leaves.get(&e.id).map(|i| *i as u64),
-                fields: e
-                    .fields
-                    .into_iter()
-                    .map(|(name, value, class)| {
-                        let value = serde_json::from_str(&value).unwrap_or(Value::Null);
-                        (name, value, class, false)
-                    })
-                    .chain(
-                        erased
-                            .remove(&e.id)
-                            .unwrap_or_default()
-                            .into_iter()
-                            .map(|(name, class)| (name, Value::Null, class, true)),
-                    )
-                    .filter_map(|(name, value, class, erased)| {
-                        let class: Visibility = class.parse().ok()?;
-                        classes.contains(&class).then_some(FieldView {
+        // Commitments are read from the device's leaves, only when the
+        // policy shows some field as its commitment.
+        let needs_commitments = Relationship::ALL.iter().any(|rel| {
+            Visibility::ALL
+                .iter()
+                .any(|c| policy::decide(principal.role, *rel, *c) == Disclosure::Commitment)
+        });
+        let mut commitments: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
+        if needs_commitments {
+            for leaf in self.store.leaves_of_device(device.id).await? {
+                if let Ok(decoded) = crate::ledger::Leaf::decode(&leaf.data) {
+                    commitments.insert(
+                        leaf.event_id,
+                        decoded
+                            .fields
+                            .iter()
+                            .map(|(k, c)| (k.clone(), c.to_base64()))
+                            .collect(),
+                    );
+                }
+            }
+        }
+        let mut events: Vec<EventView> = Vec::with_capacity(records.len());
+        for (e, relationship) in records.into_iter().zip(relationships) {
+            if filter
+                .biz_step
+                .as_deref()
+                .is_some_and(|s| e.biz_step.as_deref() != Some(s))
+                || filter.from.is_some_and(|t| e.event_time < t)
+                || filter.to.is_some_and(|t| e.event_time > t)
+            {
+                continue;
+            }
+            let committed = commitments.remove(&e.id).unwrap_or_default();
+            let fields = e
+                .fields
+                .into_iter()
+                .map(|(name, value, class)| {
+                    let value = serde_json::from_str(&value).unwrap_or(Value::Null);
+                    (name, value, class, false)
+                })
+                .chain(
+                    erased
+                        .remove(&e.id)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(name, class)| (name, Value::Null, class, true)),
+                )
+                .filter_map(|(name, value, class, erased)| {
+                    let class: Visibility = class.parse().ok()?;
+                    match policy::decide(principal.role, relationship, class) {
+                        Disclosure::Absent => None,
+                        Disclosure::Disclose => Some(FieldView {
                             name,
                             value,
                             class,
                             erased,
-                        })
-                    })
-                    .collect(),
+                            commitment: None,
+                        }),
+                        Disclosure::Commitment => Some(FieldView {
+                            commitment: committed.get(&name).cloned(),
+                            name,
+                            value: Value::Null,
+                            class,
+                            erased,
+                        }),
+                    }
+                })
+                .collect();
+            events.push(EventView {
+                leaf_index: leaves.get(&e.id).map(|i| *i as u64),
+                fields,
                 event_type: e.event_type,
                 action: e.action,
                 biz_step: e.biz_step,
                 disposition: e.disposition,
                 event_time: e.event_time,
                 record_time: e.record_time,
-            })
-            .collect();
+            });
+        }
         if filter.newest_first {
             events.reverse();
         }

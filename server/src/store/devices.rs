@@ -2,7 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use entities::{component_link, device, event, event_device, event_field, organisation};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
 
 use super::capture::DeviceRow;
 use super::{Store, StoreResult};
@@ -81,27 +84,37 @@ impl Store {
     }
 
     /// Whether `org_id` captured any event on the device.
+    /// Whether the organisation captured any event of the device: one
+    /// query, whatever the answer.
     pub async fn organisation_touched_device(
         &self,
         device_id: i64,
         org_id: i64,
     ) -> StoreResult<bool> {
-        let ids: Vec<i64> = event_device::Entity::find()
-            .select_only()
-            .column(event_device::Column::EventId)
-            .filter(event_device::Column::DeviceId.eq(device_id))
-            .into_tuple()
-            .all(self.db())
+        let backend = self.backend();
+        let sql = match backend {
+            DbBackend::Postgres => {
+                "SELECT COUNT(*) AS n FROM event_device d JOIN event e ON e.id = d.event_id \
+                 WHERE d.device_id = $1 AND e.organisation_id = $2"
+            }
+            _ => {
+                "SELECT COUNT(*) AS n FROM event_device d JOIN event e ON e.id = d.event_id \
+                 WHERE d.device_id = ? AND e.organisation_id = ?"
+            }
+        };
+        let row = self
+            .db()
+            .query_one_raw(Statement::from_sql_and_values(
+                backend,
+                sql,
+                [device_id.into(), org_id.into()],
+            ))
             .await?;
-        if ids.is_empty() {
-            return Ok(false);
-        }
-        Ok(event::Entity::find()
-            .filter(event::Column::Id.is_in(ids))
-            .filter(event::Column::OrganisationId.eq(org_id))
-            .one(self.db())
-            .await?
-            .is_some())
+        let n: i64 = match row {
+            Some(r) => r.try_get("", "n")?,
+            None => 0,
+        };
+        Ok(n > 0)
     }
 
     /// The device's events, oldest first (by eventTime, then capture order).
