@@ -58,6 +58,7 @@ async fn fresh(url: &str, dir: &std::path::Path) -> Portal {
         data_dir: dir.into(),
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
+        issuers: Vec::new(),
     };
     let portal = Portal::open(settings).await.expect("open");
     portal.seed_demo().await.expect("orgs");

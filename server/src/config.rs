@@ -8,6 +8,8 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde::Deserialize;
 
+use crate::auth::issuers::IssuerConfig;
+
 pub const DEFAULT_BASE_URL: &str = "http://localhost:8080";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
@@ -30,6 +32,8 @@ pub struct Settings {
     /// How long after a log-key rotation checkpoints carry the retired
     /// key's signature beside the new one.
     pub log_key_overlap: Duration,
+    /// External token issuers (`[[issuers]]` in the settings file).
+    pub issuers: Vec<IssuerConfig>,
 }
 
 /// Default of [`Settings::log_key_overlap`].
@@ -46,6 +50,8 @@ pub struct Overrides {
     pub keys_dir: Option<PathBuf>,
     /// e.g. `24h`
     pub log_key_overlap: Option<String>,
+    /// Only from the settings file.
+    pub issuers: Option<Vec<IssuerConfig>>,
 }
 
 impl Overrides {
@@ -57,6 +63,7 @@ impl Overrides {
             data_dir: self.data_dir.or(below.data_dir),
             keys_dir: self.keys_dir.or(below.keys_dir),
             log_key_overlap: self.log_key_overlap.or(below.log_key_overlap),
+            issuers: self.issuers.or(below.issuers),
         }
     }
 
@@ -70,6 +77,7 @@ impl Overrides {
             data_dir: non_empty("PROVENANCE_DATA_DIR").map(PathBuf::from),
             keys_dir: non_empty("PROVENANCE_KEYS_DIR").map(PathBuf::from),
             log_key_overlap: non_empty("PROVENANCE_LOG_KEY_OVERLAP"),
+            issuers: None,
         }
     }
 }
@@ -129,6 +137,7 @@ pub fn load(
         keys_dir: merged.keys_dir.unwrap_or_else(|| data_dir.join("keys")),
         data_dir,
         log_key_overlap,
+        issuers: merged.issuers.unwrap_or_default(),
     })
 }
 

@@ -131,17 +131,27 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
         data_dir: dir.to_owned(),
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
+        issuers: Vec::new(),
     }
 }
 
 /// Starts the real server on port 0 over a fresh, migrated database.
 pub async fn spawn_app(backend: Backend) -> Option<TestApp> {
+    spawn_app_with(backend, |_| {}).await
+}
+
+/// As `spawn_app`, with settings adjusted by `adjust`.
+pub async fn spawn_app_with(
+    backend: Backend,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     if std::env::var_os("TEST_LOG").is_some() {
         provenance::telemetry::init();
     }
     let dir = tempfile::tempdir().expect("temp dir");
     let db = TestDatabase::create(backend, dir.path()).await?;
-    let settings = test_settings(dir.path(), &db.url);
+    let mut settings = test_settings(dir.path(), &db.url);
+    adjust(&mut settings);
     let portal = Portal::open(settings).await.expect("open the portal");
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::with_listener(portal, listener).expect("build the app");

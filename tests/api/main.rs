@@ -13,6 +13,7 @@ mod cli;
 mod demo;
 mod events;
 mod health;
+mod issuers;
 mod keys;
 mod log;
 mod storage;

@@ -98,7 +98,7 @@ impl KeyPair {
     }
 
     /// PKCS#8 DER of the private key, for `jsonwebtoken::EncodingKey`.
-    pub(crate) fn pkcs8_der(&self) -> anyhow::Result<Vec<u8>> {
+    pub fn pkcs8_der(&self) -> anyhow::Result<Vec<u8>> {
         Ok(self
             .signing
             .to_pkcs8_der()

@@ -1,5 +1,6 @@
 //! Who is calling: roles, principals, the token key and JWTs.
 
+pub mod issuers;
 pub mod keyring;
 pub mod keys;
 pub mod token;

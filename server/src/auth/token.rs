@@ -15,7 +15,7 @@ use super::KeyPair;
 
 pub const AUDIENCE: &str = "provenance-portal";
 /// Clock skew tolerated on `exp`, `nbf` and `iat`.
-const LEEWAY_SECONDS: u64 = 30;
+pub(crate) const LEEWAY_SECONDS: u64 = 30;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -118,6 +118,8 @@ pub enum TokenError {
     UnknownKey,
     #[error("token rejected: {0}")]
     Invalid(#[from] jsonwebtoken::errors::Error),
+    #[error("token claims name no role or organisation the portal knows")]
+    Claims,
 }
 
 /// Issues and validates the portal's own tokens.

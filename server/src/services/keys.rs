@@ -313,6 +313,7 @@ mod overlap_tests {
             data_dir: dir.into(),
             keys_dir: dir.join("keys"),
             log_key_overlap: overlap,
+            issuers: Vec::new(),
         }
     }
 

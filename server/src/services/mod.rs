@@ -14,6 +14,7 @@ mod tokens;
 
 use anyhow::Context;
 
+use crate::auth::issuers::ExternalIssuer;
 use crate::auth::{Principal, TokenError};
 use crate::config::Settings;
 use crate::store::Store;
@@ -27,6 +28,8 @@ pub struct Portal {
     store: Store,
     /// Replaced whole when a rotation is noticed.
     keys: std::sync::RwLock<std::sync::Arc<keys::Keys>>,
+    /// External token issuers, from the settings.
+    issuers: Vec<ExternalIssuer>,
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
@@ -69,9 +72,16 @@ impl Portal {
 
     fn with_store(settings: Settings, store: Store) -> anyhow::Result<Self> {
         let keys = keys::Keys::load(&settings)?;
+        let issuers = settings
+            .issuers
+            .iter()
+            .cloned()
+            .map(ExternalIssuer::new)
+            .collect::<anyhow::Result<Vec<_>>>()?;
         Ok(Self {
             settings,
             store,
+            issuers,
             keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
             writer: tokio::sync::Mutex::new(()),
         })
@@ -86,13 +96,47 @@ impl Portal {
         &self.store
     }
 
-    /// The caller behind a bearer token; every refusal is logged at debug
-    /// level only, and looks the same to the caller.
-    pub fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, TokenError> {
+    /// The caller behind a bearer token: the portal's own (by `kid`
+    /// among its published token keys) or a configured external issuer's
+    /// (chosen by `iss`, then by `kid` among that issuer's keys). Every
+    /// refusal is logged at debug level only, and looks the same to the
+    /// caller.
+    pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Principal, TokenError> {
         let token = bearer.ok_or(TokenError::Missing)?;
-        self.keys().tokens.validate(token).inspect_err(|e| {
+        self.validate_token(token).await.inspect_err(|e| {
             tracing::debug!(reason = %e, "token refused");
         })
+    }
+
+    async fn validate_token(&self, token: &str) -> Result<Principal, TokenError> {
+        // Which issuer to ask; nothing of the token is trusted before its
+        // signature is checked against that issuer's keys.
+        let claims: serde_json::Value = jsonwebtoken::dangerous::insecure_decode_claims(token)?;
+        let iss = claims.get("iss").and_then(serde_json::Value::as_str);
+        if iss == Some(self.settings.public_base_url.as_str()) {
+            return self.keys().tokens.validate(token);
+        }
+        let issuer = self
+            .issuers
+            .iter()
+            .find(|i| Some(i.config.issuer.as_str()) == iss)
+            .ok_or(TokenError::UnknownKey)?;
+        let principal = issuer.validate(token).await?;
+        // The organisation must exist and be of a kind the role fits.
+        let org = self
+            .store
+            .organisation_by_slug(&principal.org)
+            .await
+            .map_err(|_| TokenError::Claims)?
+            .ok_or(TokenError::Claims)?;
+        if !principal
+            .role
+            .organisation_kinds()
+            .contains(&org.kind.as_str())
+        {
+            return Err(TokenError::Claims);
+        }
+        Ok(principal)
     }
 
     pub async fn readiness(&self) -> Readiness {

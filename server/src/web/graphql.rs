@@ -65,7 +65,7 @@ async fn execute(
                 .body("mutations must be sent with POST\n"),
         );
     }
-    let principal = match portal.authenticate(bearer(&http)) {
+    let principal = match portal.authenticate(bearer(&http)).await {
         Ok(p) => p,
         Err(_) => {
             return Either::Left(
