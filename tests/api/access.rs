@@ -9,7 +9,7 @@ use provenance::domain::visibility::Visibility;
 use provenance::policy::{Disclosure, Relationship, decide};
 use serde_json::{Value, json};
 
-use crate::events::{PACK_GTIN, dl, object};
+use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
 use crate::helpers::{Backend, TestApp, spawn_app};
 
 both_backends!(
@@ -246,7 +246,70 @@ async fn devices_out_of_scope_are_not_found_whichever_way_they_are_asked(backend
     }
 }
 
-both_backends!(hidden_and_unknown_devices_take_the_same_time);
+both_backends!(
+    hidden_and_unknown_devices_take_the_same_time,
+    components_follow_the_device_they_are_in
+);
+
+/// A board assembled into a pack is visible to the pack's custodian — by
+/// itself, as a component, through the lineage, with the pack as its
+/// parent — and to nobody else among the partners.
+async fn components_follow_the_device_they_are_in(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let nord = app.token(Role::Distributor, "nordcycle").await;
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let (pack, board) = (dl(PACK_GTIN, "C1"), dl(BMS_GTIN, "B1"));
+    let mut ship = object("c-4", "shipping", &[&pack]);
+    ship["destinationList"] = json!([{ "type": "owning_party", "id": "nordcycle" }]);
+    capture_ok(
+        &app.capture(
+            &staff,
+            vec![
+                object("c-1", "commissioning", &[&pack]),
+                object("c-2", "commissioning", &[&board]),
+                aggregation("c-3", "ADD", "assembling", &pack, &[&board]),
+                ship,
+            ],
+        )
+        .await,
+    );
+    capture_ok(
+        &app.capture(&nord, vec![object("c-5", "receiving", &[&pack])])
+            .await,
+    );
+    let board_q = format!(
+        "{{ device(gtin: \"{BMS_GTIN}\", serial: \"B1\") {{ serial parent {{ serial }} }} }}"
+    );
+    let pack_q = format!(
+        "{{ device(gtin: \"{PACK_GTIN}\", serial: \"C1\") {{ components {{ device {{ serial }} }} lineage {{ device {{ serial }} }} }} }}"
+    );
+    let r: Value = serde_json::from_str(&raw(&app, &nord, &board_q).await).unwrap();
+    assert_eq!(
+        r["data"]["device"],
+        json!({ "serial": "B1", "parent": { "serial": "C1" } }),
+        "{r}"
+    );
+    let r: Value = serde_json::from_str(&raw(&app, &nord, &pack_q).await).unwrap();
+    assert_eq!(
+        r["data"]["device"]["components"][0]["device"]["serial"], "B1",
+        "{r}"
+    );
+    assert_eq!(
+        r["data"]["device"]["lineage"][0]["device"]["serial"], "B1",
+        "{r}"
+    );
+    for q in [&board_q, &pack_q] {
+        let r: Value = serde_json::from_str(&raw(&app, &velo, q).await).unwrap();
+        assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+        assert!(
+            !r.to_string().contains("B1") && !r.to_string().contains("C1"),
+            "{r}"
+        );
+    }
+}
 
 /// The median response time for a device out of scope is within 20% of an
 /// unknown serial's, over 200 requests each (interleaved, so that the
