@@ -355,3 +355,80 @@ async fn hidden_and_unknown_devices_take_the_same_time(backend: Backend) {
         u * 1e3
     );
 }
+
+both_backends!(no_response_contains_a_value_the_table_withholds);
+
+/// Property: for random events (any mix of field classes, each holding a
+/// random marker that cannot occur by chance) and random personas, the raw
+/// JSON of the persona's history contains exactly the markers the policy
+/// table discloses for its relationship at that event.
+async fn no_response_contains_a_value_the_table_withholds(backend: Backend) {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, TestRunner};
+
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    history(&app, rand_salt()).await;
+    let staff = app.token(Role::Staff, "ampera").await;
+    // Relationship of each persona to an event the manufacturer captures
+    // now, while wheelworks holds P1 and pedalfix services it.
+    let now = personas()
+        .into_iter()
+        .map(|(role, org, rels)| {
+            (
+                role,
+                org,
+                if org == "veloparts-eu" {
+                    Relationship::None
+                } else {
+                    rels[5]
+                },
+            )
+        })
+        .collect::<Vec<_>>();
+    let mut tokens = Vec::new();
+    for (role, org, _) in &now {
+        tokens.push(app.token(*role, org).await);
+    }
+    let class = prop_oneof![
+        Just(("PUBLIC", Visibility::Public)),
+        Just(("PARTNER", Visibility::Partner)),
+        Just(("INTERNAL", Visibility::Internal)),
+        Just(("PERSONAL", Visibility::Personal)),
+    ];
+    let strategy = (
+        proptest::collection::vec((class, "[A-Z]{6}[0-9]{10}"), 1..6),
+        0..now.len(),
+    );
+    let mut runner = TestRunner::new(Config::with_cases(24));
+    for case in 0..24 {
+        let (fields, who) = strategy.new_tree(&mut runner).unwrap().current();
+        let markers: Vec<(String, Visibility)> = fields
+            .iter()
+            .map(|((_, class), random)| (format!("ZQX{random}"), *class))
+            .collect();
+        let mut event = object(
+            &format!("prop-{case}"),
+            "inspecting",
+            &[dl(PACK_GTIN, "P1")],
+        );
+        event["extensions"] = Value::Array(
+            fields
+                .iter()
+                .zip(&markers)
+                .enumerate()
+                .map(|(i, (((gql, _), _), (m, _)))| json!({ "name": format!("prop{i}"), "value": m, "visibility": gql }))
+                .collect(),
+        );
+        capture_ok(&app.capture(&staff, vec![event]).await);
+        let (role, org, rel) = now[who];
+        let body = raw(&app, &tokens[who], QUERY).await;
+        for (m, class) in &markers {
+            let shown = body.contains(m.as_str());
+            let allowed = decide(role, rel, *class) == Disclosure::Disclose;
+            assert_eq!(shown, allowed, "case {case}: {role} {org} {class:?} {m}");
+        }
+    }
+}
