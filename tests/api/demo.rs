@@ -144,3 +144,66 @@ async fn audit_passes_on_the_demo_database_before_and_after_an_erasure() {
     assert_eq!(code, Some(0), "{stdout}{stderr}");
     assert!(stdout.contains("1 erased with a record"), "{stdout}");
 }
+
+/// What each demo persona gets for the same demo pack (the repaired one:
+/// shipped, installed with a customer's postcode, serviced, a board
+/// swapped), as insta snapshots: a privacy change shows up as a diff.
+/// Commitments (salted, different on every seeding) are shown as
+/// `[commitment]`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_demo_persona_sees_the_repaired_pack_as_the_policy_says() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let portal = &app.portal;
+    portal.seed_demo().await.unwrap();
+    let devices = portal.seed_demo_devices().await.unwrap();
+    let pack = devices
+        .iter()
+        .find(|d| d.note.contains("replaced"))
+        .expect("the repaired pack");
+    let query = format!(
+        "{{ device(gtin: \"{}\", serial: \"{}\") {{ status custodian servicePartner \
+         lineage {{ device {{ serial }} installedAt removedAt }} \
+         history {{ edges {{ node {{ bizStep eventDate fields {{ name value commitment erased }} }} }} }} }} }}",
+        pack.gtin, pack.serial
+    );
+    for token in portal.demo_tokens().await.unwrap() {
+        let body = app.graphql(Some(&token.jwt), &query).await;
+        let view = if body["errors"].is_array() {
+            serde_json::json!({ "errors": body["errors"] })
+        } else {
+            let device = &body["data"]["device"];
+            let history: Vec<serde_json::Value> = device["history"]["edges"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| {
+                    let node = &e["node"];
+                    let fields: serde_json::Map<String, serde_json::Value> = node["fields"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|f| {
+                            let shown = if f["erased"] == true {
+                                "[erased]".into()
+                            } else if f["commitment"].is_string() {
+                                "[commitment]".into()
+                            } else {
+                                f["value"].clone()
+                            };
+                            (f["name"].as_str().unwrap().to_owned(), shown)
+                        })
+                        .collect();
+                    serde_json::json!({ "bizStep": node["bizStep"], "eventDate": node["eventDate"], "fields": fields })
+                })
+                .collect();
+            serde_json::json!({
+                "status": device["status"],
+                "custodian": device["custodian"],
+                "servicePartner": device["servicePartner"],
+                "lineage": device["lineage"],
+                "history": history,
+            })
+        };
+        insta::assert_json_snapshot!(format!("persona_{}_{}", token.persona, token.org), view);
+    }
+}
