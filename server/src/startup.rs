@@ -39,6 +39,9 @@ impl Application {
                 ))
                 .app_data(data.clone())
                 .app_data(schema.clone())
+                // Everything but /graphql (which sets its own) takes small
+                // bodies only.
+                .app_data(web::PayloadConfig::new(64 * 1024))
                 .configure(routes::routes)
         })
         .listen(listener)?

@@ -15,5 +15,6 @@ mod events;
 mod health;
 mod issuers;
 mod keys;
+mod limits;
 mod log;
 mod storage;

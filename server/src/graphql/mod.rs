@@ -29,6 +29,13 @@ pub fn build_schema(portal: Arc<Portal>) -> PortalSchema {
         .finish()
 }
 
+/// The schema's SDL, as committed at `server/schema.graphql`.
+pub fn sdl() -> String {
+    Schema::build(Query, Mutation, EmptySubscription)
+        .finish()
+        .sdl()
+}
+
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     ctx.data_opt::<Principal>().ok_or_else(unauthenticated)
 }
@@ -36,4 +43,23 @@ pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Prin
 pub(crate) fn portal<'a>(ctx: &Context<'a>) -> &'a Portal {
     // The schema is always built with the portal (`build_schema`).
     ctx.data_unchecked::<Arc<Portal>>()
+}
+
+#[cfg(test)]
+mod sdl_tests {
+    /// The committed SDL is the schema's: a change to the API shows up as a
+    /// diff of `server/schema.graphql`. `UPDATE_SCHEMA=1` rewrites it.
+    #[test]
+    fn committed_sdl_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+        let sdl = super::sdl();
+        if std::env::var_os("UPDATE_SCHEMA").is_some() {
+            std::fs::write(path, &sdl).unwrap();
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == sdl,
+            "server/schema.graphql differs from the schema; run UPDATE_SCHEMA=1 cargo test -p provenance --lib sdl and commit the file"
+        );
+    }
 }

@@ -3,16 +3,16 @@
 //! IDE. Every operation needs a valid bearer token.
 
 use actix_web::guard::{self, GuardContext};
-use actix_web::{Either, HttpRequest, HttpResponse, Resource, web};
+use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use async_graphql_actix_web::{GraphQLRequest, GraphQLResponse};
 
-use crate::graphql::{PortalSchema, unauthenticated_error};
+use crate::graphql::{ErrorCode, PortalSchema, unauthenticated_error};
 use crate::services::Portal;
 
 pub fn resource() -> Resource {
     web::resource("/graphql")
+        .app_data(web::PayloadConfig::new(MAX_BODY))
         .route(web::post().to(execute))
         .route(
             web::get()
@@ -48,32 +48,188 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     }
 }
 
+/// The raw request body of `/graphql` is limited to this many bytes (a
+/// 10,000-event batch fits); a larger one is refused with 413 before it is
+/// parsed.
+pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// Operations in one batched request.
+pub const MAX_BATCH: usize = 16;
+/// Aliased fields in one document.
+pub const MAX_ALIASES: usize = 64;
+
+fn bad_request(message: &str) -> HttpResponse {
+    HttpResponse::BadRequest()
+        .content_type("application/json")
+        .json(serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "INVALID_INPUT" } }] }))
+}
+
+fn refused(code: ErrorCode, message: &str) -> async_graphql::Response {
+    let mut error = async_graphql::ServerError::new(message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", code.as_str());
+    error.extensions = Some(extensions);
+    async_graphql::Response::from_errors(vec![error])
+}
+
+/// Counts aliased fields, through fragments too.
+fn alias_count(query: &str) -> usize {
+    use async_graphql::parser::types::{Selection, SelectionSet};
+    fn walk(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(i) => walk(&i.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let Ok(doc) = async_graphql::parser::parse_query(query) else {
+        return 0;
+    };
+    let operations: usize = match &doc.operations {
+        DocumentOperations::Single(op) => walk(&op.node.selection_set.node),
+        DocumentOperations::Multiple(ops) => ops
+            .values()
+            .map(|op| walk(&op.node.selection_set.node))
+            .sum(),
+    };
+    operations
+        + doc
+            .fragments
+            .values()
+            .map(|f| walk(&f.node.selection_set.node))
+            .sum::<usize>()
+}
+
+/// Every error carries `extensions.code`: the executor's own (syntax,
+/// validation, limits) get one here.
+fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response {
+    for error in &mut response.errors {
+        let has_code = error
+            .extensions
+            .as_ref()
+            .is_some_and(|e| e.get("code").is_some());
+        if has_code {
+            continue;
+        }
+        let code = if error.message.contains("nested too deep")
+            || error.message.contains("limit exceeded")
+            || error.message.contains("too complex")
+            || error.message.contains("too many")
+        {
+            ErrorCode::LimitExceeded
+        } else {
+            ErrorCode::InvalidInput
+        };
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", code.as_str());
+    }
+    response
+}
+
+fn json_response(body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .json(body)
+}
+
+/// Parses the request: POST carries JSON (one operation or a batch), GET the
+/// `query`, `operationName` and `variables` parameters.
+fn parse(
+    http: &HttpRequest,
+    body: &[u8],
+) -> Result<async_graphql::BatchRequest, Box<HttpResponse>> {
+    if http.method() == actix_web::http::Method::GET {
+        let request = async_graphql::http::parse_query_string(http.query_string())
+            .map_err(|e| Box::new(bad_request(&format!("invalid query parameters: {e}"))))?;
+        return Ok(async_graphql::BatchRequest::Single(request));
+    }
+    let json = http
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.starts_with("application/json") || v.starts_with("application/graphql-response+json")
+        });
+    if !json {
+        return Err(Box::new(
+            HttpResponse::UnsupportedMediaType().body("send the request as application/json\n"),
+        ));
+    }
+    serde_json::from_slice::<async_graphql::BatchRequest>(body).map_err(|e| {
+        Box::new(bad_request(&format!(
+            "the body is not a GraphQL request: {e}"
+        )))
+    })
+}
+
 #[tracing::instrument(skip_all)]
 async fn execute(
     http: HttpRequest,
+    body: web::Bytes,
     portal: web::Data<Portal>,
     schema: web::Data<PortalSchema>,
-    request: GraphQLRequest,
-) -> Either<GraphQLResponse, HttpResponse> {
-    let request = request.into_inner();
+) -> HttpResponse {
+    let batch = match parse(&http, &body) {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
+    let requests: Vec<async_graphql::Request> = match batch {
+        async_graphql::BatchRequest::Single(r) => vec![r],
+        async_graphql::BatchRequest::Batch(rs) => rs,
+    };
+    if requests.is_empty() {
+        return bad_request("an empty batch");
+    }
     if http.method() == actix_web::http::Method::GET
-        && is_mutation(&request.query, request.operation_name.as_deref())
+        && requests
+            .iter()
+            .any(|r| is_mutation(&r.query, r.operation_name.as_deref()))
     {
-        return Either::Right(
-            HttpResponse::MethodNotAllowed()
-                .insert_header(("Allow", "POST"))
-                .body("mutations must be sent with POST\n"),
-        );
+        return HttpResponse::MethodNotAllowed()
+            .insert_header(("Allow", "POST"))
+            .body("mutations must be sent with POST\n");
     }
     let principal = match portal.authenticate(bearer(&http)).await {
         Ok(p) => p,
         Err(_) => {
-            return Either::Left(
-                async_graphql::Response::from_errors(vec![unauthenticated_error()]).into(),
-            );
+            return json_response(&async_graphql::Response::from_errors(vec![
+                unauthenticated_error(),
+            ]));
         }
     };
-    Either::Left(schema.execute(request.data(principal)).await.into())
+    // Limits checked before any resolver runs (depth and complexity by the
+    // executor's validation, which also precedes execution).
+    if requests.len() > MAX_BATCH {
+        return json_response(&refused(
+            ErrorCode::LimitExceeded,
+            &format!("at most {MAX_BATCH} operations per request"),
+        ));
+    }
+    let single = requests.len() == 1;
+    let mut responses = Vec::with_capacity(requests.len());
+    for request in requests {
+        let response = if alias_count(&request.query) > MAX_ALIASES {
+            refused(
+                ErrorCode::LimitExceeded,
+                &format!("at most {MAX_ALIASES} aliases per document"),
+            )
+        } else {
+            with_codes(schema.execute(request.data(principal.clone())).await)
+        };
+        responses.push(response);
+    }
+    if single {
+        json_response(&responses[0])
+    } else {
+        json_response(&responses)
+    }
 }
 
 async fn ide() -> HttpResponse {
