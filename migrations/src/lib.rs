@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261130_000001_create_core_tables;
 mod m20261130_000002_create_log_tables;
 mod m20261130_000003_create_erasure_tables;
+mod m20261130_000004_create_access_log;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000001_create_core_tables::Migration),
             Box::new(m20261130_000002_create_log_tables::Migration),
             Box::new(m20261130_000003_create_erasure_tables::Migration),
+            Box::new(m20261130_000004_create_access_log::Migration),
         ]
     }
 }

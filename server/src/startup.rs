@@ -48,6 +48,9 @@ impl Application {
         .run();
         tokio::spawn(checkpointer(std::sync::Arc::downgrade(&portal)));
         tokio::spawn(key_watcher(std::sync::Arc::downgrade(&portal)));
+        if let Some(rx) = portal.take_access_receiver() {
+            tokio::spawn(crate::services::access::flusher(portal.store().clone(), rx));
+        }
         Ok(Self {
             port,
             server,

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod access_log;
 mod audit;
 mod auth;
 mod capture;

@@ -110,7 +110,7 @@ impl Device {
             newest_first,
         };
         let events = portal(ctx)
-            .history(principal(ctx)?, &self.0, &filter)
+            .history(principal(ctx)?, super::client(ctx), &self.0, &filter)
             .await
             .map_err(read_error)?;
         query(

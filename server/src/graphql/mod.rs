@@ -36,6 +36,15 @@ pub fn sdl() -> String {
         .sdl()
 }
 
+/// The caller's network address, for the access log.
+#[derive(Clone, Debug)]
+pub struct ClientAddress(pub String);
+
+pub(crate) fn client<'a>(ctx: &Context<'a>) -> &'a str {
+    ctx.data_opt::<ClientAddress>()
+        .map_or("unknown", |c| c.0.as_str())
+}
+
 pub(crate) fn principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     ctx.data_opt::<Principal>().ok_or_else(unauthenticated)
 }

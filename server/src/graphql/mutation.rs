@@ -61,8 +61,54 @@ fn reference_error(e: ReferenceError) -> async_graphql::Error {
     }
 }
 
+/// A personal field released by `requestPersonalData`.
+#[derive(SimpleObject)]
+pub struct PersonalField {
+    #[graphql(name = "eventID")]
+    event_id: String,
+    name: String,
+    value: async_graphql::Json<serde_json::Value>,
+}
+
+fn access_error(e: crate::services::access::AccessLogError) -> async_graphql::Error {
+    use crate::services::access::AccessLogError;
+    match e {
+        AccessLogError::Forbidden(m) => ErrorCode::Forbidden.error(m),
+        AccessLogError::Store(s) => internal(s),
+    }
+}
+
 #[Object]
 impl Mutation {
+    /// Regulators only: the personal fields of one device, for this request
+    /// alone, with the reason stated. The request is written to the access
+    /// log (with the reason) before anything is returned.
+    #[graphql(name = "requestPersonalData")]
+    async fn request_personal_data(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+        reason: String,
+    ) -> Result<Vec<PersonalField>> {
+        let p = principal(ctx)?;
+        match portal(ctx)
+            .request_personal_data(p, super::client(ctx), &gtin, &serial, &reason)
+            .await
+        {
+            Ok(Some(fields)) => Ok(fields
+                .into_iter()
+                .map(|f| PersonalField {
+                    event_id: f.event_id,
+                    name: f.name,
+                    value: async_graphql::Json(f.value),
+                })
+                .collect()),
+            Ok(None) => Err(ErrorCode::NotFound.error("no such device")),
+            Err(e) => Err(access_error(e)),
+        }
+    }
+
     /// Captures a batch of up to 10,000 events, all or nothing. Each rejected
     /// event is one error with `extensions { code: "INVALID_INPUT", index,
     /// field, reason }`, and then nothing of the batch is written.
@@ -74,7 +120,7 @@ impl Mutation {
     ) -> Result<CaptureResult> {
         let p = principal(ctx)?;
         let raw = events.into_iter().map(Into::into).collect();
-        match portal(ctx).capture(p, raw).await {
+        match portal(ctx).capture_from(p, super::client(ctx), raw).await {
             Ok(receipts) => Ok(CaptureResult {
                 receipts: receipts
                     .into_iter()

@@ -47,6 +47,87 @@ pub struct Me {
 
 #[Object]
 impl Query {
+    /// Auditors and admins: the access log (every write, and every read
+    /// that returned non-public fields), oldest first, as a Relay
+    /// connection. Filters: subject, organisation, device (GTIN/SERIAL),
+    /// time range (RFC 3339).
+    #[graphql(name = "accessLog")]
+    #[allow(clippy::too_many_arguments)]
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        subject: Option<String>,
+        organisation: Option<String>,
+        device: Option<String>,
+        from: Option<String>,
+        to: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+    ) -> Result<
+        async_graphql::connection::Connection<
+            i64,
+            AccessEntry,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        use async_graphql::connection::{Connection, CursorType, Edge};
+        let time =
+            |field: &str, v: Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+                v.map(|t| {
+                    chrono::DateTime::parse_from_rfc3339(&t)
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            ErrorCode::InvalidInput.error(format!("{field}: not an RFC 3339 time"))
+                        })
+                })
+                .transpose()
+            };
+        let filter = crate::store::access::AccessFilter {
+            subject,
+            organisation,
+            device,
+            from: time("from", from)?,
+            to: time("to", to)?,
+        };
+        let after = match after {
+            Some(c) => <i64 as CursorType>::decode_cursor(&c)
+                .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list"))?,
+            None => 0,
+        };
+        let first = first.unwrap_or(100).clamp(1, 1000) as u64;
+        let rows = portal(ctx)
+            .access_log(principal(ctx)?, &filter, after, first + 1)
+            .await
+            .map_err(|e| match e {
+                crate::services::access::AccessLogError::Forbidden(m) => {
+                    ErrorCode::Forbidden.error(m)
+                }
+                crate::services::access::AccessLogError::Store(s) => internal(s),
+            })?;
+        let more = rows.len() as u64 > first;
+        let mut c = Connection::new(after > 0, more);
+        c.edges
+            .extend(rows.into_iter().take(first as usize).map(|(id, r)| {
+                Edge::new(
+                    id,
+                    AccessEntry {
+                        at: r.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        subject: r.subject,
+                        role: r.role,
+                        organisation: r.organisation,
+                        operation: r.operation,
+                        devices: r.devices,
+                        classes: r.classes,
+                        client: r.client,
+                        outcome: r.outcome,
+                        reason: r.reason,
+                    },
+                )
+            }));
+        Ok(c)
+    }
+
     /// Who the bearer token says you are.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let principal = ctx.data_opt::<Principal>().ok_or_else(unauthenticated)?;
@@ -89,6 +170,21 @@ impl Query {
             Err(e) => Err(read_error(e)),
         }
     }
+}
+
+/// One access-log row.
+#[derive(async_graphql::SimpleObject)]
+pub struct AccessEntry {
+    at: String,
+    subject: String,
+    role: String,
+    organisation: String,
+    operation: String,
+    devices: Vec<String>,
+    classes: Vec<String>,
+    client: String,
+    outcome: String,
+    reason: Option<String>,
 }
 
 /// Unknown, and not visible to the caller, are the same answer.

@@ -34,6 +34,7 @@ pub struct AuditSummary {
     pub tiles: u64,
     pub checkpoints: u64,
     pub log_keys: u64,
+    pub access_rows: u64,
 }
 
 impl fmt::Display for AuditSummary {
@@ -41,7 +42,8 @@ impl fmt::Display for AuditSummary {
         write!(
             f,
             "audit passed: {} leaves ({} events, {} devices), {} commitments opened, {} erased \
-             with a record, {} tiles, {} checkpoints verified with {} log key(s)",
+             with a record, {} tiles, {} checkpoints verified with {} log key(s), {} access-log \
+             rows chained",
             self.leaves,
             self.events,
             self.devices,
@@ -49,7 +51,8 @@ impl fmt::Display for AuditSummary {
             self.erased,
             self.tiles,
             self.checkpoints,
-            self.log_keys
+            self.log_keys,
+            self.access_rows
         )
     }
 }
@@ -309,6 +312,14 @@ impl Portal {
         }
         self.audit_tree(&hashes, &verifiers, &origin, &mut summary)
             .await?;
+        match store.check_access_chain().await? {
+            Ok(rows) => summary.access_rows = rows,
+            Err((id, what)) => {
+                return Err(AuditError::Mismatch(fail(format!(
+                    "{what} (access log row {id})"
+                ))));
+            }
+        }
         Ok(summary)
     }
 

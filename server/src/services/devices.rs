@@ -337,6 +337,7 @@ impl Portal {
     pub async fn history(
         &self,
         principal: &Principal,
+        client: &str,
         device: &DeviceView,
         filter: &HistoryFilter,
     ) -> Result<Vec<EventView>, ReadError> {
@@ -356,14 +357,17 @@ impl Portal {
         if needs_commitments {
             for leaf in self.store.leaves_of_device(device.id).await? {
                 if let Ok(decoded) = crate::ledger::Leaf::decode(&leaf.data) {
-                    commitments.insert(
-                        leaf.event_id,
-                        decoded
-                            .fields
-                            .iter()
-                            .map(|(k, c)| (k.clone(), c.to_base64()))
-                            .collect(),
+                    // The eventID is committed as the leaf's `event`.
+                    let mut map: BTreeMap<String, String> = decoded
+                        .fields
+                        .iter()
+                        .map(|(k, c)| (k.clone(), c.to_base64()))
+                        .collect();
+                    map.insert(
+                        crate::ledger::leaf::EVENT_FIELD.to_owned(),
+                        decoded.event.to_base64(),
                     );
+                    commitments.insert(leaf.event_id, map);
                 }
             }
         }
@@ -424,6 +428,25 @@ impl Portal {
                 event_time: e.event_time,
                 record_time: e.record_time,
             });
+        }
+        // A read that returns non-public values is audited.
+        let mut returned: Vec<Visibility> = events
+            .iter()
+            .flat_map(|e| e.fields.iter())
+            .filter(|f| f.commitment.is_none() && !f.erased && f.class != Visibility::Public)
+            .map(|f| f.class)
+            .collect();
+        returned.sort_by_key(|c| c.as_str());
+        returned.dedup();
+        if !returned.is_empty() {
+            self.record_read(super::access::row(
+                principal,
+                client,
+                "device.history",
+                vec![format!("{}/{}", device.gtin, device.serial)],
+                &returned,
+                "ok",
+            ));
         }
         if filter.newest_first {
             events.reverse();

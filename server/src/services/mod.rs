@@ -1,6 +1,7 @@
 //! Use cases. `Portal` is what the web and GraphQL layers hold: it owns the
 //! store and the keys, and every operation that needs them goes through it.
 
+pub mod access;
 pub mod audit;
 pub mod capture;
 pub mod demo;
@@ -30,6 +31,12 @@ pub struct Portal {
     keys: std::sync::RwLock<std::sync::Arc<keys::Keys>>,
     /// External token issuers, from the settings.
     issuers: Vec<ExternalIssuer>,
+    /// The buffered access-log rows of reads, and (until the server takes
+    /// it) the receiving end.
+    access: tokio::sync::mpsc::UnboundedSender<crate::store::access::AccessRow>,
+    access_rx: std::sync::Mutex<
+        Option<tokio::sync::mpsc::UnboundedReceiver<crate::store::access::AccessRow>>,
+    >,
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
@@ -78,10 +85,13 @@ impl Portal {
             .cloned()
             .map(ExternalIssuer::new)
             .collect::<anyhow::Result<Vec<_>>>()?;
+        let (access, access_rx) = tokio::sync::mpsc::unbounded_channel();
         Ok(Self {
             settings,
             store,
             issuers,
+            access,
+            access_rx: std::sync::Mutex::new(Some(access_rx)),
             keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
             writer: tokio::sync::Mutex::new(()),
         })

@@ -2,6 +2,7 @@
 //! with `synchronous=FULL`, or PostgreSQL), runs the migrations and maps rows
 //! to domain values.
 
+pub mod access;
 pub mod audit;
 mod bulk;
 pub mod capture;

@@ -7,7 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
-use crate::graphql::{ErrorCode, PortalSchema, unauthenticated_error};
+use crate::graphql::{ClientAddress, ErrorCode, PortalSchema, unauthenticated_error};
 use crate::services::Portal;
 
 pub fn resource() -> Resource {
@@ -212,6 +212,10 @@ async fn execute(
             &format!("at most {MAX_BATCH} operations per request"),
         ));
     }
+    // The peer's address (not a header a client could set).
+    let client = http
+        .peer_addr()
+        .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
     for request in requests {
@@ -221,7 +225,15 @@ async fn execute(
                 &format!("at most {MAX_ALIASES} aliases per document"),
             )
         } else {
-            with_codes(schema.execute(request.data(principal.clone())).await)
+            with_codes(
+                schema
+                    .execute(
+                        request
+                            .data(principal.clone())
+                            .data(ClientAddress(client.clone())),
+                    )
+                    .await,
+            )
         };
         responses.push(response);
     }

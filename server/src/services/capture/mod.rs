@@ -108,11 +108,43 @@ fn key_str(key: &DeviceKey) -> String {
 }
 
 impl Portal {
-    /// Captures a batch for `principal`.
-    #[tracing::instrument(skip_all, fields(events = raw.len(), org = %principal.org))]
+    /// Captures a batch for `principal` (audited as from `internal`).
     pub async fn capture(
         &self,
         principal: &Principal,
+        raw: Vec<RawEvent>,
+    ) -> Result<Vec<Receipt>, CaptureError> {
+        self.capture_from(principal, "internal", raw).await
+    }
+
+    /// Captures a batch for `principal` calling from `client`. An accepted
+    /// batch's access-log row is written in its transaction; a refused
+    /// one's goes through the buffered writer.
+    pub async fn capture_from(
+        &self,
+        principal: &Principal,
+        client: &str,
+        raw: Vec<RawEvent>,
+    ) -> Result<Vec<Receipt>, CaptureError> {
+        let result = self.capture_inner(principal, client, raw).await;
+        if let Err(e) = &result {
+            self.record_read(super::access::row(
+                principal,
+                client,
+                "captureEvents",
+                Vec::new(),
+                &[],
+                &format!("refused: {e}"),
+            ));
+        }
+        result
+    }
+
+    #[tracing::instrument(skip_all, fields(events = raw.len(), org = %principal.org))]
+    async fn capture_inner(
+        &self,
+        principal: &Principal,
+        client: &str,
         raw: Vec<RawEvent>,
     ) -> Result<Vec<Receipt>, CaptureError> {
         if !matches!(
@@ -254,6 +286,23 @@ impl Portal {
                 .await
                 .map_err(|e| StoreError::Corrupt(format!("building the leaves failed: {e}")))??;
             let leaves = self.append_to_log(&tx, built, &written).await?;
+            let mut devices: Vec<String> = Vec::new();
+            let mut classes: Vec<crate::domain::visibility::Visibility> = Vec::new();
+            for (_, e, _) in &fresh {
+                devices.extend(e.devices().into_iter().map(|d| d.key.to_string()));
+                classes.extend(e.fields.iter().map(|f| f.class));
+            }
+            devices.sort();
+            devices.dedup();
+            tx.append_access(&[super::access::row(
+                principal,
+                client,
+                "captureEvents",
+                devices,
+                &classes,
+                &format!("ok: {} event(s) recorded", fresh.len()),
+            )])
+            .await?;
             tx.commit().await?;
             for ((index, e, _), leaf_indexes) in fresh.into_iter().zip(leaves) {
                 receipts[index] = Some(Receipt {

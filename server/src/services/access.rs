@@ -1,0 +1,175 @@
+//! The access log as the services use it: writes append their row inside
+//! their own transaction; reads that return non-public fields go through a
+//! buffered writer that chains and flushes them within a second, so reads
+//! never wait on the chain's lock. What the buffer holds when the process
+//! dies (at most a second of reads) is lost; writes are never lost.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use super::Portal;
+use crate::auth::{Principal, Role};
+use crate::domain::visibility::Visibility;
+use crate::store::Store;
+use crate::store::access::{AccessFilter, AccessRow};
+
+/// Reads are flushed at least this often.
+pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccessLogError {
+    #[error("{0}")]
+    Forbidden(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// A row for `principal` doing `operation`.
+pub fn row(
+    principal: &Principal,
+    client: &str,
+    operation: &str,
+    devices: Vec<String>,
+    classes: &[Visibility],
+    outcome: &str,
+) -> AccessRow {
+    let mut classes: Vec<String> = classes.iter().map(|c| c.as_str().to_owned()).collect();
+    classes.sort();
+    classes.dedup();
+    AccessRow {
+        at: AccessRow::now(),
+        subject: principal.subject.clone(),
+        role: principal.role.as_str().to_owned(),
+        organisation: principal.org.clone(),
+        operation: operation.to_owned(),
+        devices,
+        classes,
+        client: client.to_owned(),
+        outcome: outcome.to_owned(),
+        reason: None,
+    }
+}
+
+/// Drains the read buffer into the chain: the first row waits at most
+/// [`FLUSH_EVERY`] for company. Ends when the portal (the sender) is gone,
+/// after a last flush.
+pub async fn flusher(store: Store, mut rx: mpsc::UnboundedReceiver<AccessRow>) {
+    while let Some(first) = rx.recv().await {
+        let mut rows = vec![first];
+        let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
+        while let Ok(Some(r)) = tokio::time::timeout_at(deadline, rx.recv()).await {
+            rows.push(r);
+            if rows.len() >= 1000 {
+                break;
+            }
+        }
+        if let Err(e) = store.append_access(&rows).await {
+            tracing::error!(error = %e, rows = rows.len(), "access log rows not written");
+        }
+    }
+}
+
+impl Portal {
+    /// Queues a read's row (never waits).
+    pub fn record_read(&self, row: AccessRow) {
+        if self.access.send(row).is_err() {
+            tracing::error!("access log writer is gone; a read was not logged");
+        }
+    }
+
+    /// Takes the receiving end of the read buffer, for the flusher task.
+    pub fn take_access_receiver(&self) -> Option<mpsc::UnboundedReceiver<AccessRow>> {
+        match self.access_rx.lock() {
+            Ok(mut rx) => rx.take(),
+            Err(p) => p.into_inner().take(),
+        }
+    }
+
+    /// The access log, for auditors and admins.
+    pub async fn access_log(
+        &self,
+        principal: &Principal,
+        filter: &AccessFilter,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<(i64, AccessRow)>, AccessLogError> {
+        if !matches!(principal.role, Role::Auditor | Role::Admin) {
+            return Err(AccessLogError::Forbidden(
+                "only auditors and admins read the access log".into(),
+            ));
+        }
+        Ok(self.store.access_rows(filter, after, limit).await?)
+    }
+}
+
+/// One personal field released by a regulator's request.
+#[derive(Clone, Debug)]
+pub struct PersonalField {
+    pub event_id: String,
+    pub name: String,
+    pub value: serde_json::Value,
+}
+
+impl Portal {
+    /// A regulator's explicit request for a device's personal fields,
+    /// stating a reason: audited like a write (its row is committed before
+    /// anything is returned), and the fields are granted for this request
+    /// alone. Unknown devices are `Ok(None)`.
+    pub async fn request_personal_data(
+        &self,
+        principal: &Principal,
+        client: &str,
+        gtin: &str,
+        serial: &str,
+        reason: &str,
+    ) -> Result<Option<Vec<PersonalField>>, AccessLogError> {
+        if principal.role != Role::Regulator {
+            return Err(AccessLogError::Forbidden(
+                "only regulators request personal data".into(),
+            ));
+        }
+        let reason = reason.trim();
+        if reason.len() < 10 {
+            return Err(AccessLogError::Forbidden(
+                "state the reason for the request (at least 10 characters)".into(),
+            ));
+        }
+        let Some(row) = self.store.device_by_key(gtin, serial).await? else {
+            return Ok(None);
+        };
+        let mut out = Vec::new();
+        for e in self.store.events_of_device(row.id).await? {
+            for (name, value, class) in e.fields {
+                if class == Visibility::Personal.as_str() {
+                    out.push(PersonalField {
+                        event_id: e.event_id.clone(),
+                        name,
+                        value: serde_json::from_str(&value).unwrap_or(serde_json::Value::Null),
+                    });
+                }
+            }
+        }
+        let mut audit = row_for(principal, client, gtin, serial, out.len());
+        audit.reason = Some(reason.to_owned());
+        self.store.append_access(&[audit]).await?;
+        Ok(Some(out))
+    }
+}
+
+fn row_for(
+    principal: &Principal,
+    client: &str,
+    gtin: &str,
+    serial: &str,
+    fields: usize,
+) -> AccessRow {
+    row(
+        principal,
+        client,
+        "requestPersonalData",
+        vec![format!("{gtin}/{serial}")],
+        &[Visibility::Personal],
+        &format!("ok: {fields} personal field(s) released"),
+    )
+}

@@ -1,0 +1,153 @@
+//! The access log: writes are logged in their transaction, reads of
+//! non-public fields within a second through the buffered writer; auditors
+//! and admins query it; regulators get personal fields only by a stated
+//! request; `provenance audit` checks the hash chain.
+
+use provenance::auth::Role;
+use serde_json::{Value, json};
+
+use crate::events::{PACK_GTIN, dl, object};
+use crate::helpers::{Backend, TestApp, assert_refused, spawn_app};
+
+both_backends!(reads_and_writes_are_logged_and_chained);
+
+const LOG: &str = "query($d: String) { accessLog(device: $d, first: 100) { edges { node { subject role organisation operation devices classes client outcome reason } } pageInfo { hasNextPage } } }";
+
+async fn log_of(app: &TestApp, token: &str, device: &str) -> Vec<Value> {
+    let r = app.gql(token, LOG, json!({ "d": device })).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    r["data"]["accessLog"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+/// Waits (up to 5 s) for the log of `device` to hold `n` rows.
+async fn wait_for(app: &TestApp, token: &str, device: &str, n: usize) -> Vec<Value> {
+    for _ in 0..50 {
+        let rows = log_of(app, token, device).await;
+        if rows.len() >= n {
+            return rows;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the access log of {device} did not reach {n} rows");
+}
+
+async fn reads_and_writes_are_logged_and_chained(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let auditor = app.token(Role::Auditor, "eu-msa").await;
+    let regulator = app.token(Role::Regulator, "eu-msa").await;
+    let device = format!("{PACK_GTIN}/L1");
+    let mut install = object("l-2", "installing", &[dl(PACK_GTIN, "L1")]);
+    install["extensions"] = json!([{ "name": "customerEmail", "value": "l1-owner@example.org", "visibility": "PERSONAL" }]);
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("l-1", "commissioning", &[dl(PACK_GTIN, "L1")]),
+                install,
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+
+    // The write: one row, committed with the batch.
+    let rows = log_of(&app, &auditor, &device).await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["operation"], "captureEvents");
+    assert_eq!(rows[0]["role"], "staff");
+    assert_eq!(rows[0]["client"], "127.0.0.1");
+    assert!(
+        rows[0]["classes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("personal"))
+    );
+
+    // A staff read returns partner, internal and personal values: logged
+    // within a second. The auditor's own read (commitments only) is not.
+    let q = "{ device(gtin: \"04012345000016\", serial: \"L1\") { history { edges { node { fields { name value } } } } } }";
+    app.gql(&auditor, q, json!({})).await;
+    app.gql(&staff, q, json!({})).await;
+    let rows = wait_for(&app, &auditor, &device, 2).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1]["operation"], "device.history");
+    assert_eq!(rows[1]["role"], "staff");
+    assert_eq!(
+        rows[1]["classes"],
+        json!(["internal", "partner", "personal"])
+    );
+
+    // Only auditors and admins read the log.
+    let r = app.gql(&staff, LOG, json!({ "d": device })).await;
+    assert_refused(&r, "FORBIDDEN");
+
+    // The regulator: personal fields only by a request with a reason.
+    let history = app.gql(&regulator, q, json!({})).await.to_string();
+    assert!(!history.contains("l1-owner@example.org"));
+    let request = "mutation($r: String!) { requestPersonalData(gtin: \"04012345000016\", serial: \"L1\", reason: $r) { eventID name value } }";
+    assert_refused(
+        &app.gql(&regulator, request, json!({ "r": "because" }))
+            .await,
+        "FORBIDDEN",
+    );
+    assert_refused(
+        &app.gql(
+            &staff,
+            request,
+            json!({ "r": "market surveillance case MS-2026-114" }),
+        )
+        .await,
+        "FORBIDDEN",
+    );
+    let granted = app
+        .gql(
+            &regulator,
+            request,
+            json!({ "r": "market surveillance case MS-2026-114" }),
+        )
+        .await;
+    assert_eq!(
+        granted["data"]["requestPersonalData"],
+        json!([{ "eventID": "l-2", "name": "customerEmail", "value": "l1-owner@example.org" }]),
+        "{granted}"
+    );
+    let rows = wait_for(&app, &auditor, &device, 3).await;
+    let request_row = rows
+        .iter()
+        .find(|r| r["operation"] == "requestPersonalData")
+        .expect("the request is logged");
+    assert_eq!(
+        request_row["reason"],
+        "market surveillance case MS-2026-114"
+    );
+    assert_eq!(request_row["organisation"], "eu-msa");
+    // The grant was for that request alone.
+    assert!(
+        !app.gql(&regulator, q, json!({}))
+            .await
+            .to_string()
+            .contains("l1-owner@example.org")
+    );
+
+    // The chain: the audit passes, and catches an edited and a removed row.
+    let summary = app.portal.audit().await.unwrap();
+    assert!(summary.access_rows >= 3, "{summary}");
+    let db = sea_orm::Database::connect(&app.database_url).await.unwrap();
+    use sea_orm::ConnectionTrait;
+    db.execute_unprepared("UPDATE access_log SET outcome = 'ok: nothing to see' WHERE id = 1")
+        .await
+        .unwrap();
+    match app.portal.audit().await {
+        Err(provenance::services::audit::AuditError::Mismatch(f)) => {
+            assert!(f.to_string().contains("access log row 1"), "{f}")
+        }
+        other => panic!("an edited access-log row passed: {other:?}"),
+    }
+}
