@@ -432,3 +432,60 @@ async fn no_response_contains_a_value_the_table_withholds(backend: Backend) {
         }
     }
 }
+
+both_backends!(partners_page_through_only_their_devices);
+
+const PAGE: &str = "query($after: String, $status: String) { devices(first: 1, after: $after, status: $status) { edges { cursor node { serial status } } pageInfo { hasNextPage endCursor } } }";
+
+/// Pages through `devices` one at a time; returns the serials.
+async fn all_pages(app: &TestApp, token: &str, status: Option<&str>) -> Vec<String> {
+    let mut serials = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let r = app
+            .gql(token, PAGE, json!({ "after": after, "status": status }))
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+        let page = &r["data"]["devices"];
+        for e in page["edges"].as_array().unwrap() {
+            serials.push(e["node"]["serial"].as_str().unwrap().to_owned());
+        }
+        if page["pageInfo"]["hasNextPage"] != true {
+            return serials;
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+        assert!(serials.len() < 50, "paging does not end");
+    }
+}
+
+async fn partners_page_through_only_their_devices(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    history(&app, rand_salt()).await;
+    let staff = app.token(Role::Staff, "ampera").await;
+    assert_eq!(all_pages(&app, &staff, None).await, ["P1", "P2"]);
+    assert_eq!(all_pages(&app, &staff, Some("commissioned")).await, ["P2"]);
+    for org in ["veloparts-eu", "wheelworks"] {
+        let role = if org == "wheelworks" {
+            Role::ServicePartner
+        } else {
+            Role::Distributor
+        };
+        let token = app.token(role, org).await;
+        assert_eq!(all_pages(&app, &token, None).await, ["P1"], "{org}");
+    }
+    let outsider = app.token(Role::Distributor, "nordcycle").await;
+    assert!(all_pages(&app, &outsider, None).await.is_empty());
+    let bad = app
+        .gql(
+            &staff,
+            "{ devices(after: \"nonsense\") { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        bad["errors"][0]["extensions"]["code"], "INVALID_INPUT",
+        "{bad}"
+    );
+}

@@ -128,6 +128,71 @@ impl Query {
         Ok(c)
     }
 
+    /// The devices the caller may see, ascending, as a Relay connection
+    /// (`first` up to 500, default 100; `after` a cursor from `pageInfo`).
+    /// Filters: GTIN, lot, status, custodian (organisation slug), creation
+    /// time range (RFC 3339).
+    #[allow(clippy::too_many_arguments)]
+    async fn devices(
+        &self,
+        ctx: &Context<'_>,
+        gtin: Option<String>,
+        lot: Option<String>,
+        status: Option<String>,
+        custodian: Option<String>,
+        #[graphql(name = "createdFrom")] created_from: Option<String>,
+        #[graphql(name = "createdTo")] created_to: Option<String>,
+        after: Option<String>,
+        first: Option<i32>,
+    ) -> Result<
+        async_graphql::connection::Connection<
+            i64,
+            Device,
+            async_graphql::connection::EmptyFields,
+            async_graphql::connection::EmptyFields,
+        >,
+    > {
+        use async_graphql::connection::{Connection, CursorType, Edge};
+        let time =
+            |field: &str, v: Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+                v.map(|t| {
+                    chrono::DateTime::parse_from_rfc3339(&t)
+                        .map(|d| d.with_timezone(&chrono::Utc))
+                        .map_err(|_| {
+                            ErrorCode::InvalidInput.error(format!("{field}: not an RFC 3339 time"))
+                        })
+                })
+                .transpose()
+            };
+        let filter = crate::services::devices::DeviceListFilter {
+            gtin,
+            lot,
+            status,
+            custodian,
+            created_from: time("createdFrom", created_from)?,
+            created_to: time("createdTo", created_to)?,
+        };
+        let after = match after {
+            Some(c) => <i64 as CursorType>::decode_cursor(&c)
+                .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list"))?,
+            None => 0,
+        };
+        let first = first.unwrap_or(100).clamp(1, 500) as u64;
+        let devices = portal(ctx)
+            .devices(principal(ctx)?, &filter, after, first + 1)
+            .await
+            .map_err(read_error)?;
+        let more = devices.len() as u64 > first;
+        let mut c = Connection::new(after > 0, more);
+        c.edges.extend(
+            devices
+                .into_iter()
+                .take(first as usize)
+                .map(|d| Edge::new(d.id, Device(d))),
+        );
+        Ok(c)
+    }
+
     /// Who the bearer token says you are.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let principal = ctx.data_opt::<Principal>().ok_or_else(unauthenticated)?;

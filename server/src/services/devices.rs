@@ -550,3 +550,73 @@ impl Portal {
         })
     }
 }
+
+/// Filters of [`Portal::devices`], as the API takes them.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceListFilter {
+    pub gtin: Option<String>,
+    pub lot: Option<String>,
+    pub status: Option<String>,
+    /// An organisation slug.
+    pub custodian: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl Portal {
+    /// A page of the devices the caller may see, ascending by id, after
+    /// the device with id `after`.
+    pub async fn devices(
+        &self,
+        principal: &Principal,
+        filter: &DeviceListFilter,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<DeviceView>, ReadError> {
+        let gtin = match &filter.gtin {
+            Some(g) => Some(
+                crate::domain::Gtin::parse(g)
+                    .map_err(|e| ReadError::InvalidInput(format!("gtin: {e}")))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        let custodian_id = match &filter.custodian {
+            Some(slug) => match self.store.organisation_by_slug(slug).await? {
+                Some(o) => Some(o.id),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let scope = if policy::sees_every_device(principal.role) {
+            None
+        } else {
+            match self.store.organisation_by_slug(&principal.org).await? {
+                Some(o) => Some(o.id),
+                None => return Ok(Vec::new()),
+            }
+        };
+        let rows = self
+            .store
+            .devices_page(
+                &crate::store::devices::DeviceFilter {
+                    gtin,
+                    lot: filter.lot.clone(),
+                    status: filter.status.clone(),
+                    custodian_id,
+                    created_from: filter.created_from,
+                    created_to: filter.created_to,
+                },
+                scope,
+                after,
+                limit,
+            )
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            out.push(self.view(row).await?);
+        }
+        Ok(out)
+    }
+}

@@ -71,7 +71,7 @@ pub fn row_hash(prev: &[u8], id: i64, row: &AccessRow) -> StoreResult<Vec<u8>> {
     Ok(h.finalize().to_vec())
 }
 
-fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
+pub(crate) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
     // Written with `?`; PostgreSQL wants `$n`.
     let text = if backend == DbBackend::Postgres {
         let mut out = String::with_capacity(text.len() + 8);

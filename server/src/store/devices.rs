@@ -190,3 +190,67 @@ impl Store {
             .collect())
     }
 }
+
+/// Filters of [`Store::devices_page`].
+#[derive(Clone, Debug, Default)]
+pub struct DeviceFilter {
+    pub gtin: Option<String>,
+    pub lot: Option<String>,
+    pub status: Option<String>,
+    pub custodian_id: Option<i64>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl Store {
+    /// Devices after id `after`, ascending by id, at most `limit`. With
+    /// `scope`, only devices that organisation holds, was shipped, services
+    /// or captured an event of.
+    pub async fn devices_page(
+        &self,
+        filter: &DeviceFilter,
+        scope: Option<i64>,
+        after: i64,
+        limit: u64,
+    ) -> StoreResult<Vec<DeviceRow>> {
+        let backend = self.backend();
+        let mut text = String::from("SELECT * FROM device WHERE id > ?");
+        let mut values: Vec<sea_orm::Value> = vec![after.into()];
+        let mut clause = |sql: &str, v: sea_orm::Value| {
+            text.push_str(sql);
+            values.push(v);
+        };
+        if let Some(g) = &filter.gtin {
+            clause(" AND gtin = ?", g.clone().into());
+        }
+        if let Some(l) = &filter.lot {
+            clause(" AND lot = ?", l.clone().into());
+        }
+        if let Some(s) = &filter.status {
+            clause(" AND status = ?", s.clone().into());
+        }
+        if let Some(c) = filter.custodian_id {
+            clause(" AND custodian_id = ?", c.into());
+        }
+        if let Some(t) = filter.created_from {
+            clause(" AND created_at >= ?", t.into());
+        }
+        if let Some(t) = filter.created_to {
+            clause(" AND created_at <= ?", t.into());
+        }
+        if let Some(org) = scope {
+            text.push_str(
+                " AND (custodian_id = ? OR shipped_to_id = ? OR service_partner_id = ? OR id IN \
+                 (SELECT d.device_id FROM event_device d JOIN event e ON e.id = d.event_id \
+                 WHERE e.organisation_id = ?))",
+            );
+            values.extend([org.into(), org.into(), org.into(), org.into()]);
+        }
+        text.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+        let models = device::Entity::find()
+            .from_raw_sql(super::access::sql(backend, &text, values))
+            .all(self.db())
+            .await?;
+        Ok(models.into_iter().map(DeviceRow::from).collect())
+    }
+}
