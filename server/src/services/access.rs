@@ -14,6 +14,20 @@ use crate::domain::visibility::Visibility;
 use crate::store::Store;
 use crate::store::access::{AccessFilter, AccessRow};
 
+tokio::task_local! {
+    /// The caller's address while a request is served (set by the web
+    /// layer around the GraphQL execution).
+    pub static CLIENT: String;
+}
+
+/// The current request's client address, or `internal` outside a request
+/// (CLI, demo seeding).
+pub fn current_client() -> String {
+    CLIENT
+        .try_with(Clone::clone)
+        .unwrap_or_else(|_| "internal".to_owned())
+}
+
 /// Reads are flushed at least this often.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 

@@ -122,6 +122,18 @@ impl Portal {
             ));
         }
         let commitments = erased.len();
+        let audit = crate::store::access::AccessRow {
+            at: crate::store::access::AccessRow::now(),
+            subject: actor.to_owned(),
+            role: "operator".to_owned(),
+            organisation: String::new(),
+            operation: "erase".to_owned(),
+            devices: vec![device.to_owned()],
+            classes: vec![class.to_owned()],
+            client: super::access::current_client(),
+            outcome: format!("ok: {values} value(s), {commitments} commitment(s)"),
+            reason: Some(reason.to_owned()),
+        };
         let record = self
             .store
             .erase(NewErasure {
@@ -132,6 +144,7 @@ impl Portal {
                 at: Utc::now(),
                 values: erased,
                 salts,
+                audit,
             })
             .await?;
         tracing::info!(

@@ -51,6 +51,23 @@ fn check_name(field: &'static str, v: &str) -> Result<(), ReferenceError> {
     Ok(())
 }
 
+/// The access-log row of a reference-data write by `p`.
+fn write_row(
+    p: &Principal,
+    operation: &str,
+    devices: Vec<String>,
+    target: &str,
+) -> crate::store::access::AccessRow {
+    super::access::row(
+        p,
+        &super::access::current_client(),
+        operation,
+        devices,
+        &[],
+        &format!("ok: {target}"),
+    )
+}
+
 impl Portal {
     pub async fn create_organisation(
         &self,
@@ -73,14 +90,18 @@ impl Portal {
         {
             return Err(invalid("slug", "already taken"));
         }
+        let audit = write_row(p, "createOrganisation", Vec::new(), slug.as_str());
         Ok(self
             .store
-            .ensure_organisation(&NewOrganisation {
-                slug,
-                name: name.trim().to_owned(),
-                kind,
-                country: country.map(str::to_owned),
-            })
+            .ensure_organisation_audited(
+                &NewOrganisation {
+                    slug,
+                    name: name.trim().to_owned(),
+                    kind,
+                    country: country.map(str::to_owned),
+                },
+                Some(&audit),
+            )
             .await?)
     }
 
@@ -119,9 +140,10 @@ impl Portal {
                 "already registered",
             ));
         }
+        let audit = write_row(p, "createLocation", Vec::new(), org.slug.as_str());
         Ok(self
             .store
-            .insert_location(org.id, gln, local_id, name.trim(), country)
+            .insert_location(org.id, gln, local_id, name.trim(), country, &audit)
             .await?)
     }
 
@@ -161,6 +183,7 @@ impl Portal {
                 model.trim(),
                 warranty_months,
                 warranty_terms,
+                &write_row(p, "createProduct", Vec::new(), gtin.as_str()),
             )
             .await?)
     }
@@ -195,7 +218,17 @@ impl Portal {
             }
             None => None,
         };
-        if !self.store.set_service_partner(device.id, org_id).await? {
+        let audit = write_row(
+            p,
+            "assignServicePartner",
+            vec![format!("{}/{}", device.gtin, device.serial)],
+            org.unwrap_or("(none)"),
+        );
+        if !self
+            .store
+            .set_service_partner(device.id, org_id, &audit)
+            .await?
+        {
             return Err(ReferenceError::NotFound);
         }
         Ok(())

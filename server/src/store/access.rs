@@ -97,6 +97,7 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
     if rows.is_empty() {
         return Ok(());
     }
+    super::write_lock_now(db).await?;
     let backend = db.get_database_backend();
     let lock = if backend == DbBackend::Postgres {
         " FOR UPDATE"

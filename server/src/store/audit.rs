@@ -61,6 +61,8 @@ pub struct NewErasure {
     /// The leaves whose salts lose the erased members: (leaf index, new
     /// salts JSON).
     pub salts: Vec<(i64, String)>,
+    /// Its access-log row, written in the same transaction.
+    pub audit: super::access::AccessRow,
 }
 
 impl Store {
@@ -285,6 +287,7 @@ impl Store {
                 .exec(&tx)
                 .await?;
         }
+        super::access::append_in(&tx, std::slice::from_ref(&e.audit)).await?;
         tx.commit().await?;
         self.purge_freed_bytes().await?;
         Ok(record)

@@ -150,6 +150,7 @@ impl Store {
     #[tracing::instrument(skip(self))]
     pub async fn begin_capture(&self) -> StoreResult<CaptureTx> {
         let tx = self.db().begin().await?;
+        super::write_lock_now(&tx).await?;
         if tx.get_database_backend() == DbBackend::Postgres {
             // Plan each lookup for the table as it is now: a generic plan
             // cached while the tables were small (or never analysed, as with

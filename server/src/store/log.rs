@@ -284,6 +284,7 @@ impl Store {
         F: FnOnce(i64, Vec<u8>, Option<CheckpointRow>) -> Option<(i64, Vec<u8>, String)>,
     {
         let tx = self.db().begin().await?;
+        super::write_lock_now(&tx).await?;
         if tx.get_database_backend() == DbBackend::Postgres {
             let row = tx
                 .query_one_raw(Statement::from_sql_and_values(

@@ -27,6 +27,20 @@ pub enum StoreError {
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// On SQLite, takes the database's write lock now, as `BEGIN IMMEDIATE`
+/// would (sea-orm opens deferred transactions): a transaction that reads
+/// before it writes would otherwise fail with `SQLITE_BUSY_SNAPSHOT` when
+/// another writer (the access-log flusher, the checkpointer, a reference
+/// write) commits in between; waiting for the lock is retried by
+/// `busy_timeout`. No-op on PostgreSQL.
+pub(crate) async fn write_lock_now<C: ConnectionTrait>(db: &C) -> StoreResult<()> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("UPDATE access_log_head SET last_id = last_id WHERE id = 1")
+            .await?;
+    }
+    Ok(())
+}
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,

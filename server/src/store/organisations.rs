@@ -47,9 +47,20 @@ impl Store {
     /// stored row either way.
     #[tracing::instrument(skip(self, new), fields(slug = %new.slug))]
     pub async fn ensure_organisation(&self, new: &NewOrganisation) -> StoreResult<Organisation> {
+        self.ensure_organisation_audited(new, None).await
+    }
+
+    /// As `ensure_organisation`; a new row is written with `audit` (an
+    /// access-log row) in one transaction.
+    pub async fn ensure_organisation_audited(
+        &self,
+        new: &NewOrganisation,
+        audit: Option<&super::access::AccessRow>,
+    ) -> StoreResult<Organisation> {
         if let Some(existing) = self.organisation_by_slug(new.slug.as_str()).await? {
             return Ok(existing);
         }
+        let tx = sea_orm::TransactionTrait::begin(self.db()).await?;
         let model = organisation::ActiveModel {
             slug: Set(new.slug.as_str().to_owned()),
             name: Set(new.name.clone()),
@@ -58,8 +69,12 @@ impl Store {
             created_at: Set(Utc::now()),
             ..Default::default()
         }
-        .insert(self.db())
+        .insert(&tx)
         .await?;
+        if let Some(row) = audit {
+            super::access::append_in(&tx, std::slice::from_ref(row)).await?;
+        }
+        tx.commit().await?;
         to_domain(model)
     }
 }

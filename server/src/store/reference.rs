@@ -2,8 +2,10 @@
 
 use chrono::Utc;
 use entities::{device, location, product};
+use sea_orm::TransactionTrait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
 
+use super::access::{AccessRow, append_in};
 use super::{Store, StoreResult};
 
 #[derive(Clone, Debug)]
@@ -57,7 +59,8 @@ impl Store {
             .map(ProductRow::from))
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self, audit))]
+    #[allow(clippy::too_many_arguments)]
     pub async fn insert_product(
         &self,
         gtin: &str,
@@ -66,7 +69,9 @@ impl Store {
         model: &str,
         warranty_months: i32,
         warranty_terms: &str,
+        audit: &AccessRow,
     ) -> StoreResult<ProductRow> {
+        let tx = self.db().begin().await?;
         let m = product::ActiveModel {
             gtin: Set(gtin.to_owned()),
             manufacturer_id: Set(manufacturer_id),
@@ -77,12 +82,14 @@ impl Store {
             created_at: Set(Utc::now()),
             ..Default::default()
         }
-        .insert(self.db())
+        .insert(&tx)
         .await?;
+        append_in(&tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
         Ok(m.into())
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self, audit))]
     pub async fn insert_location(
         &self,
         organisation_id: i64,
@@ -90,7 +97,9 @@ impl Store {
         local_id: Option<&str>,
         name: &str,
         country: Option<&str>,
+        audit: &AccessRow,
     ) -> StoreResult<LocationRow> {
+        let tx = self.db().begin().await?;
         let m = location::ActiveModel {
             organisation_id: Set(organisation_id),
             gln: Set(gln.map(str::to_owned)),
@@ -99,8 +108,10 @@ impl Store {
             country: Set(country.map(str::to_owned)),
             ..Default::default()
         }
-        .insert(self.db())
+        .insert(&tx)
         .await?;
+        append_in(&tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
         Ok(LocationRow {
             id: m.id,
             organisation_id: m.organisation_id,
@@ -129,17 +140,24 @@ impl Store {
     }
 
     /// Sets the device's service partner; false when there is no such device.
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self, audit))]
     pub async fn set_service_partner(
         &self,
         device_id: i64,
         org_id: Option<i64>,
+        audit: &AccessRow,
     ) -> StoreResult<bool> {
+        let tx = self.db().begin().await?;
         let r = device::Entity::update_many()
             .col_expr(device::Column::ServicePartnerId, Expr::value(org_id))
             .filter(device::Column::Id.eq(device_id))
-            .exec(self.db())
+            .exec(&tx)
             .await?;
-        Ok(r.rows_affected == 1)
+        if r.rows_affected != 1 {
+            return Ok(false);
+        }
+        append_in(&tx, std::slice::from_ref(audit)).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

@@ -225,13 +225,14 @@ async fn execute(
                 &format!("at most {MAX_ALIASES} aliases per document"),
             )
         } else {
+            let execution = schema.execute(
+                request
+                    .data(principal.clone())
+                    .data(ClientAddress(client.clone())),
+            );
             with_codes(
-                schema
-                    .execute(
-                        request
-                            .data(principal.clone())
-                            .data(ClientAddress(client.clone())),
-                    )
+                crate::services::access::CLIENT
+                    .scope(client.clone(), execution)
                     .await,
             )
         };
