@@ -109,3 +109,58 @@ async fn limits_refuse_before_resolving(backend: Backend) {
         .unwrap();
     assert!(r.status().is_client_error(), "{}", r.status());
 }
+
+both_backends!(a_page_of_devices_costs_a_constant_number_of_queries);
+
+/// A page of devices with their latest event, custodian and components
+/// (with theirs) costs the same number of store queries for 5 devices as
+/// for 40: loaders batch them.
+async fn a_page_of_devices_costs_a_constant_number_of_queries(backend: Backend) {
+    use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let mut events = Vec::new();
+    for i in 0..40 {
+        let (pack, board) = (
+            dl(PACK_GTIN, &format!("Q{i:02}")),
+            dl(BMS_GTIN, &format!("B{i:02}")),
+        );
+        events.push(object(&format!("q-{i}-1"), "commissioning", &[&pack]));
+        events.push(object(&format!("q-{i}-2"), "commissioning", &[&board]));
+        events.push(aggregation(
+            &format!("q-{i}-3"),
+            "ADD",
+            "assembling",
+            &pack,
+            &[&board],
+        ));
+    }
+    let r = app.capture(&staff, events).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let page = |n: usize| {
+        format!(
+            "{{ devices(gtin: \"{PACK_GTIN}\", first: {n}) {{ edges {{ node {{ serial custodian latestEvent {{ bizStep eventDate }} components {{ device {{ serial custodian }} installedAt }} }} }} }} }}"
+        )
+    };
+    let mut costs = Vec::new();
+    for n in [5, 40] {
+        let before = app.portal.store().device_queries();
+        let (status, body) = post(&app, &staff, json!({ "query": page(n) })).await;
+        assert_eq!(status, 200);
+        assert!(body.get("errors").is_none(), "{body}");
+        let edges = body["data"]["devices"]["edges"].as_array().unwrap();
+        assert_eq!(edges.len(), n);
+        let first = &edges[0]["node"];
+        assert_eq!(first["latestEvent"]["bizStep"], "assembling", "{first}");
+        assert_eq!(
+            first["components"][0]["device"]["custodian"], "ampera",
+            "{first}"
+        );
+        costs.push(app.portal.store().device_queries() - before);
+    }
+    eprintln!("store queries for a page of 5 and of 40 devices: {costs:?}");
+    assert_eq!(costs[0], costs[1], "queries for 5 vs 40 devices: {costs:?}");
+    assert!(costs[1] <= 15, "{costs:?}");
+}

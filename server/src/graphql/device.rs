@@ -2,10 +2,14 @@
 //! only ever sees the `EventView` the service filtered for the caller.
 
 use async_graphql::connection::{Connection, Edge, EmptyFields, query};
+use std::str::FromStr;
+
+use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::inputs::Visibility;
+use super::loaders::{ComponentsOf, DeviceLoader, LatestOf};
 use super::{ErrorCode, internal, portal, principal};
 use crate::services::devices::{
     ComponentView, DeviceView, EventView, HistoryFilter, LineageNode as LineageView, ReadError,
@@ -150,6 +154,20 @@ impl Device {
         #[graphql(name = "includeRemoved", default)] include_removed: bool,
     ) -> Result<Vec<Component>> {
         let at = parse_time("at", at)?;
+        // Installed now: batched across the devices of the response.
+        if at.is_none()
+            && !include_removed
+            && let Some(loader) = ctx.data_opt::<DataLoader<DeviceLoader>>()
+        {
+            return Ok(loader
+                .load_one(ComponentsOf(self.0.id))
+                .await
+                .map_err(internal)?
+                .unwrap_or_default()
+                .into_iter()
+                .map(Component)
+                .collect());
+        }
         Ok(portal(ctx)
             .components(principal(ctx)?, &self.0, at, include_removed)
             .await
@@ -157,6 +175,37 @@ impl Device {
             .into_iter()
             .map(Component)
             .collect())
+    }
+
+    /// The device's latest event (by event time): its business step and
+    /// day, which every role but the auditor may see.
+    #[graphql(name = "latestEvent")]
+    async fn latest_event(&self, ctx: &Context<'_>) -> Result<Option<LatestEvent>> {
+        use crate::domain::visibility::Visibility;
+        use crate::policy::{Disclosure, Relationship, decide};
+        let role = principal(ctx)?.role;
+        if decide(role, Relationship::None, Visibility::Public) != Disclosure::Disclose {
+            return Ok(None);
+        }
+        let Some(loader) = ctx.data_opt::<DataLoader<DeviceLoader>>() else {
+            return Ok(None);
+        };
+        Ok(loader
+            .load_one(LatestOf(self.0.id))
+            .await
+            .map_err(internal)?
+            .map(|e| {
+                let offset = chrono::FixedOffset::from_str(&e.event_time_zone_offset)
+                    .unwrap_or_else(|_| chrono::Offset::fix(&chrono::Utc));
+                LatestEvent {
+                    biz_step: e.biz_step,
+                    event_date: e
+                        .event_time
+                        .with_timezone(&offset)
+                        .format("%Y-%m-%d")
+                        .to_string(),
+                }
+            }))
     }
 
     /// The device this one is installed in now.
@@ -222,6 +271,15 @@ impl LineageNode {
 /// One event of a device's history, with only the fields the caller may
 /// see; members the caller may not see are null and absent from `fields`.
 pub struct Event(EventView);
+
+/// A device's latest event, as far as every role may see it.
+#[derive(SimpleObject)]
+pub struct LatestEvent {
+    #[graphql(name = "bizStep")]
+    biz_step: Option<String>,
+    #[graphql(name = "eventDate")]
+    event_date: String,
+}
 
 #[derive(SimpleObject)]
 pub struct EventField {

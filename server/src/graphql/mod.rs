@@ -5,6 +5,7 @@
 mod device;
 mod errors;
 mod inputs;
+pub mod loaders;
 mod mutation;
 mod query;
 

@@ -168,21 +168,6 @@ impl Portal {
         }
     }
 
-    async fn effective_custodian(&self, row: &DeviceRow) -> Result<Option<i64>, StoreError> {
-        let mut current = row.clone();
-        for _ in 0..64 {
-            let links = self.store.links_as_child(current.id).await?;
-            let Some(open) = links.iter().find(|l| l.removed_at.is_none()) else {
-                break;
-            };
-            match self.store.device_by_id(open.parent_id).await? {
-                Some(parent) => current = parent,
-                None => break,
-            }
-        }
-        Ok(current.custodian_id)
-    }
-
     /// The caller's organisation's relationship to the device at each of
     /// its events (docs/access-policy.md): custody follows the events —
     /// the commissioning organisation holds a new device, `receiving` moves
@@ -297,39 +282,89 @@ impl Portal {
     }
 
     async fn view(&self, row: DeviceRow) -> Result<DeviceView, StoreError> {
-        let product = self
-            .store
-            .product_by_id(row.product_id)
+        self.views(vec![row])
             .await?
-            .map(|p| ProductView {
-                gtin: p.gtin,
-                name: p.name,
-                model: p.model,
+            .pop()
+            .ok_or_else(|| StoreError::Corrupt("device view missing".into()))
+    }
+
+    /// Views of many devices with a constant number of queries: products,
+    /// the open links up to each assembly's top (one query per level),
+    /// organisation slugs.
+    pub(crate) async fn views(&self, rows: Vec<DeviceRow>) -> Result<Vec<DeviceView>, StoreError> {
+        let mut product_ids: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
+        product_ids.sort_unstable();
+        product_ids.dedup();
+        let products = self.store.products_by_ids(&product_ids).await?;
+        // Effective custodian: the custodian of the top of each assembly.
+        let mut known: HashMap<i64, DeviceRow> = rows.iter().map(|r| (r.id, r.clone())).collect();
+        let mut top: HashMap<i64, i64> = rows.iter().map(|r| (r.id, r.id)).collect();
+        let mut frontier: Vec<i64> = rows.iter().map(|r| r.id).collect();
+        for _ in 0..16 {
+            frontier.sort_unstable();
+            frontier.dedup();
+            let links = self.store.open_links(&frontier, false).await?;
+            if links.is_empty() {
+                break;
+            }
+            let parent_of: HashMap<i64, i64> =
+                links.iter().map(|l| (l.child_id, l.parent_id)).collect();
+            let missing: Vec<i64> = parent_of
+                .values()
+                .copied()
+                .filter(|id| !known.contains_key(id))
+                .collect();
+            for parent in self.store.devices_by_ids(&missing).await? {
+                known.insert(parent.id, parent);
+            }
+            frontier.clear();
+            for current in top.values_mut() {
+                if let Some(parent) = parent_of.get(current) {
+                    *current = *parent;
+                    frontier.push(*parent);
+                }
+            }
+        }
+        let custodian_of = |id: i64| -> Option<i64> {
+            top.get(&id)
+                .and_then(|t| known.get(t))
+                .and_then(|d| d.custodian_id)
+        };
+        let mut org_ids: Vec<i64> = rows
+            .iter()
+            .flat_map(|r| [custodian_of(r.id), r.service_partner_id])
+            .flatten()
+            .collect();
+        org_ids.sort_unstable();
+        org_ids.dedup();
+        let slugs = self.store.organisation_slugs(&org_ids).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let key = DeviceKey::parse(&format!("{}/{}", row.gtin, row.serial))
+                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            let product = products.get(&row.product_id).map(|p| ProductView {
+                gtin: p.gtin.clone(),
+                name: p.name.clone(),
+                model: p.model.clone(),
                 warranty_months: p.warranty_months,
-                warranty_terms: p.warranty_terms,
+                warranty_terms: p.warranty_terms.clone(),
             });
-        let custodian = match self.effective_custodian(&row).await? {
-            Some(id) => self.store.organisation_slug(id).await?,
-            None => None,
-        };
-        let service_partner = match row.service_partner_id {
-            Some(id) => self.store.organisation_slug(id).await?,
-            None => None,
-        };
-        let key = DeviceKey::parse(&format!("{}/{}", row.gtin, row.serial))
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-        Ok(DeviceView {
-            id: row.id,
-            digital_link: canonical_uri(&self.settings.public_base_url, &key),
-            gtin: row.gtin,
-            serial: row.serial,
-            lot: row.lot,
-            revision: row.revision,
-            status: row.status,
-            custodian,
-            service_partner,
-            product,
-        })
+            out.push(DeviceView {
+                id: row.id,
+                digital_link: canonical_uri(&self.settings.public_base_url, &key),
+                custodian: custodian_of(row.id).and_then(|id| slugs.get(&id).cloned()),
+                service_partner: row
+                    .service_partner_id
+                    .and_then(|id| slugs.get(&id).cloned()),
+                gtin: row.gtin,
+                serial: row.serial,
+                lot: row.lot,
+                revision: row.revision,
+                status: row.status,
+                product,
+            });
+        }
+        Ok(out)
     }
 
     /// The device's events the caller may see, with only the fields the
@@ -613,10 +648,45 @@ impl Portal {
                 limit,
             )
             .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            out.push(self.view(row).await?);
+        Ok(self.views(rows).await?)
+    }
+}
+
+impl Portal {
+    /// The components installed now in each of `parents`, with a constant
+    /// number of queries (for the API's data loader). Installed parts are
+    /// shown as part of a device the caller sees.
+    pub async fn current_components(
+        &self,
+        parents: &[i64],
+    ) -> Result<HashMap<i64, Vec<ComponentView>>, StoreError> {
+        let links = self.store.open_links(parents, true).await?;
+        let child_ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
+        let children = self.store.devices_by_ids(&child_ids).await?;
+        let views: HashMap<i64, DeviceView> = self
+            .views(children)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let mut out: HashMap<i64, Vec<ComponentView>> = HashMap::new();
+        for l in links {
+            if let Some(v) = views.get(&l.child_id) {
+                out.entry(l.parent_id).or_default().push(ComponentView {
+                    device: v.clone(),
+                    installed_at: l.installed_at,
+                    removed_at: None,
+                });
+            }
         }
         Ok(out)
+    }
+
+    /// The latest event of each device (for the API's data loader).
+    pub async fn latest_events(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, crate::store::devices::LatestEvent>, StoreError> {
+        self.store.latest_events(ids).await
     }
 }

@@ -61,6 +61,7 @@ impl Store {
     }
 
     pub async fn device_by_id(&self, id: i64) -> StoreResult<Option<DeviceRow>> {
+        self.count_device_query();
         Ok(device::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -77,6 +78,7 @@ impl Store {
     }
 
     pub async fn organisation_slug(&self, id: i64) -> StoreResult<Option<String>> {
+        self.count_device_query();
         Ok(organisation::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -180,6 +182,7 @@ impl Store {
         column: component_link::Column,
         device_id: i64,
     ) -> StoreResult<Vec<LinkRecord>> {
+        self.count_device_query();
         Ok(component_link::Entity::find()
             .filter(column.eq(device_id))
             .order_by_asc(component_link::Column::Id)
@@ -247,10 +250,115 @@ impl Store {
             values.extend([org.into(), org.into(), org.into(), org.into()]);
         }
         text.push_str(&format!(" ORDER BY id LIMIT {limit}"));
+        self.count_device_query();
         let models = device::Entity::find()
             .from_raw_sql(super::access::sql(backend, &text, values))
             .all(self.db())
             .await?;
         Ok(models.into_iter().map(DeviceRow::from).collect())
+    }
+}
+
+/// The latest event of a device (by event time, then capture order).
+#[derive(Clone, Debug)]
+pub struct LatestEvent {
+    pub event_id: String,
+    pub biz_step: Option<String>,
+    pub event_time: DateTime<Utc>,
+    pub event_time_zone_offset: String,
+}
+
+impl Store {
+    /// Devices by id, one query.
+    pub async fn devices_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<DeviceRow>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.count_device_query();
+        Ok(device::Entity::find()
+            .filter(device::Column::Id.is_in(ids.iter().copied()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(DeviceRow::from)
+            .collect())
+    }
+
+    /// Organisation slugs by id, one query.
+    pub async fn organisation_slugs(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, String>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        self.count_device_query();
+        Ok(organisation::Entity::find()
+            .filter(organisation::Column::Id.is_in(ids.iter().copied()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.slug))
+            .collect())
+    }
+
+    /// Open links (installed now) where any of `ids` is the child (or, with
+    /// `as_parent`, the parent); one query.
+    pub async fn open_links(&self, ids: &[i64], as_parent: bool) -> StoreResult<Vec<LinkRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.count_device_query();
+        let column = if as_parent {
+            component_link::Column::ParentId
+        } else {
+            component_link::Column::ChildId
+        };
+        Ok(component_link::Entity::find()
+            .filter(column.is_in(ids.iter().copied()))
+            .filter(component_link::Column::RemovedBy.is_null())
+            .order_by_asc(component_link::Column::Id)
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(LinkRecord::from)
+            .collect())
+    }
+
+    /// The latest event of each device, one query.
+    pub async fn latest_events(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, LatestEvent>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        self.count_device_query();
+        let backend = self.backend();
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let text = format!(
+            "SELECT device_id, event_id, biz_step, event_time, event_time_zone_offset FROM \
+             (SELECT d.device_id, e.event_id, e.biz_step, e.event_time, e.event_time_zone_offset, \
+             ROW_NUMBER() OVER (PARTITION BY d.device_id ORDER BY e.event_time DESC, e.id DESC) AS rn \
+             FROM event_device d JOIN event e ON e.id = d.event_id WHERE d.device_id IN ({list})) t \
+             WHERE rn = 1"
+        );
+        let mut out = std::collections::HashMap::new();
+        for r in self
+            .db()
+            .query_all_raw(Statement::from_string(backend, text))
+            .await?
+        {
+            out.insert(
+                r.try_get::<i64>("", "device_id")?,
+                LatestEvent {
+                    event_id: r.try_get("", "event_id")?,
+                    biz_step: r.try_get("", "biz_step")?,
+                    event_time: r.try_get("", "event_time")?,
+                    event_time_zone_offset: r.try_get("", "event_time_zone_offset")?,
+                },
+            );
+        }
+        Ok(out)
     }
 }

@@ -47,6 +47,9 @@ pub struct Store {
     /// Round trips made by the log's read path (head, tiles, checkpoints),
     /// for the proof benchmark.
     log_round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Queries made by the device read path, for the test that a page of
+    /// devices costs a constant number of them.
+    device_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Store {
@@ -74,6 +77,7 @@ impl Store {
         Ok(Self {
             db,
             log_round_trips: Default::default(),
+            device_queries: Default::default(),
         })
     }
 
@@ -81,6 +85,17 @@ impl Store {
     pub fn log_round_trips(&self) -> u64 {
         self.log_round_trips
             .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Queries made so far by the device read path.
+    pub fn device_queries(&self) -> u64 {
+        self.device_queries
+            .load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub(crate) fn count_device_query(&self) {
+        self.device_queries
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     pub(crate) fn count_log_round_trip(&self) {

@@ -53,10 +53,29 @@ impl Store {
     }
 
     pub async fn product_by_id(&self, id: i64) -> StoreResult<Option<ProductRow>> {
+        self.count_device_query();
         Ok(product::Entity::find_by_id(id)
             .one(self.db())
             .await?
             .map(ProductRow::from))
+    }
+
+    /// Products by id, one query.
+    pub async fn products_by_ids(
+        &self,
+        ids: &[i64],
+    ) -> StoreResult<std::collections::HashMap<i64, ProductRow>> {
+        if ids.is_empty() {
+            return Ok(Default::default());
+        }
+        self.count_device_query();
+        Ok(product::Entity::find()
+            .filter(product::Column::Id.is_in(ids.iter().copied()))
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, ProductRow::from(m)))
+            .collect())
     }
 
     #[tracing::instrument(skip(self, audit))]

@@ -1,0 +1,57 @@
+//! Data loaders: a page of devices asks for its components and latest
+//! events in one batch each, not one query per device.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+
+use crate::services::Portal;
+use crate::services::devices::ComponentView;
+use crate::store::devices::LatestEvent;
+
+/// Key: the components installed now in this device.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ComponentsOf(pub i64);
+
+/// Key: this device's latest event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LatestOf(pub i64);
+
+pub struct DeviceLoader(pub Arc<Portal>);
+
+impl Loader<ComponentsOf> for DeviceLoader {
+    type Value = Vec<ComponentView>;
+    type Error = Arc<String>;
+
+    async fn load(
+        &self,
+        keys: &[ComponentsOf],
+    ) -> Result<HashMap<ComponentsOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let mut found = self
+            .0
+            .current_components(&ids)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(keys
+            .iter()
+            .map(|k| (*k, found.remove(&k.0).unwrap_or_default()))
+            .collect())
+    }
+}
+
+impl Loader<LatestOf> for DeviceLoader {
+    type Value = LatestEvent;
+    type Error = Arc<String>;
+
+    async fn load(&self, keys: &[LatestOf]) -> Result<HashMap<LatestOf, Self::Value>, Self::Error> {
+        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let found = self
+            .0
+            .latest_events(&ids)
+            .await
+            .map_err(|e| Arc::new(e.to_string()))?;
+        Ok(found.into_iter().map(|(id, e)| (LatestOf(id), e)).collect())
+    }
+}
