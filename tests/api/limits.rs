@@ -74,6 +74,31 @@ async fn limits_refuse_before_resolving(backend: Backend) {
         "{body}"
     );
 
+    // GraphQL over HTTP: a client that accepts graphql-response+json gets
+    // request errors as 400 without data, and that content type.
+    let ask = |query: &str| {
+        app.client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&token)
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let r = ask("{ me { org ").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/graphql-response+json")
+    );
+    let body: Value = r.json().await.unwrap();
+    assert!(body.get("data").is_none(), "{body}");
+    let r = ask("{ me { org } }").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["org"], "ampera");
+
     // The body: over 32 MiB is 413 before parsing; a malformed one is 400.
     let big = format!(
         "{{\"query\": \"{{ me {{ org }} }}\", \"x\": \"{}\"}}",

@@ -141,6 +141,40 @@ fn json_response(body: &impl serde::Serialize) -> HttpResponse {
         .json(body)
 }
 
+/// Whether the client accepts `application/graphql-response+json` (GraphQL
+/// over HTTP); such clients get request errors as 400 without `data`.
+fn accepts_graphql_response(http: &HttpRequest) -> bool {
+    http.headers()
+        .get_all("accept")
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("application/graphql-response+json"))
+}
+
+/// One operation's answer. A request error (the document did not parse or
+/// validate, or was over a limit: no data, no error with a path) is 400
+/// without a `data` entry for clients that accept
+/// `application/graphql-response+json`; everything else is 200.
+fn single_response(http: &HttpRequest, response: &async_graphql::Response) -> HttpResponse {
+    if !accepts_graphql_response(http) {
+        return json_response(response);
+    }
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let mut body = serde_json::to_value(response).unwrap_or_default();
+    let mut builder = if request_error {
+        if let Some(map) = body.as_object_mut() {
+            map.remove("data");
+        }
+        HttpResponse::BadRequest()
+    } else {
+        HttpResponse::Ok()
+    };
+    builder
+        .content_type("application/graphql-response+json; charset=utf-8")
+        .json(body)
+}
+
 /// Parses the request: POST carries JSON (one operation or a batch), GET the
 /// `query`, `operationName` and `variables` parameters.
 fn parse(
@@ -245,7 +279,7 @@ async fn execute(
         responses.push(response);
     }
     if single {
-        json_response(&responses[0])
+        single_response(&http, &responses[0])
     } else {
         json_response(&responses)
     }
