@@ -206,9 +206,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit => {
             let settings = settings(&cli.common, None)
                 .map_err(|e| AuditFailed(format!("audit could not run: {e:#}"), 2))?;
-            let portal = Portal::open(settings)
+            // The audit changes nothing: no migration, no key created.
+            let log_key = crate::auth::keys::key_path(&settings.keys_dir, "log");
+            if !log_key.exists() {
+                return Err(AuditFailed(
+                    format!("audit could not run: no log key at {}", log_key.display()),
+                    2,
+                )
+                .into());
+            }
+            let portal = Portal::open_unmigrated(settings)
                 .await
                 .map_err(|e| AuditFailed(format!("audit could not run: {e:#}"), 2))?;
+            match portal.store().pending_migrations().await {
+                Ok(0) => {}
+                Ok(n) => {
+                    return Err(AuditFailed(
+                        format!(
+                            "audit could not run: {n} migration(s) pending; run provenance migrate"
+                        ),
+                        2,
+                    )
+                    .into());
+                }
+                Err(e) => {
+                    return Err(AuditFailed(format!("audit could not run: {e}"), 2).into());
+                }
+            }
             match portal.audit().await {
                 Ok(summary) => {
                     println!("{summary}");

@@ -288,6 +288,41 @@ async fn audit_catches_every_tampering(backend: Backend) {
             },
         ),
     ];
+    let mut edits = edits;
+    let more: Vec<(&str, &str, Edit)> = vec![
+        (
+            "a member's class",
+            "the stored class is not the member's class",
+            |_, db| {
+                Box::pin(async move {
+                    exec(
+                        db,
+                        "UPDATE event_field SET class = 'public' WHERE name = 'operator'",
+                    )
+                    .await;
+                })
+            },
+        ),
+        (
+            "an event's organisation",
+            "organisation is not the committed one",
+            |_, db| {
+                Box::pin(async move {
+                    exec(db, "UPDATE event SET organisation_id = (SELECT id FROM organisation WHERE slug = 'nordcycle') WHERE event_id = 'urn:uuid:a-4'").await;
+                })
+            },
+        ),
+        (
+            "an event pointed at another device",
+            "no leaf commits that pair",
+            |_, db| {
+                Box::pin(async move {
+                    exec(db, "UPDATE event_device SET device_id = (SELECT id FROM device WHERE serial = 'A1') WHERE event_id = (SELECT id FROM event WHERE event_id = 'urn:uuid:a-2')").await;
+                })
+            },
+        ),
+    ];
+    edits.extend(more);
     for (what, expected, edit) in edits {
         let Some(app) = spawn_app(backend).await else {
             return;

@@ -83,6 +83,7 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
                 role_claim: "app_role".into(),
                 org_claim: "tenant".into(),
                 roles,
+                organisations: vec!["securecover".into(), "nordcycle".into()],
                 refetch_after: Some("0s".into()),
             },
             IssuerConfig {
@@ -93,6 +94,7 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
                 role_claim: "app_role".into(),
                 org_claim: "tenant".into(),
                 roles: Default::default(),
+                organisations: vec!["nordcycle".into()],
                 refetch_after: None,
             },
         ];
@@ -142,6 +144,10 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
     wrong_aud["aud"] = "someone-else".into();
     let refused = [
         token(&url_key, "u1", claims(idp, "superuser", "securecover")),
+        // An unmapped value, though a portal role name.
+        token(&url_key, "u1", claims(idp, "warranty_agent", "securecover")),
+        // An organisation this issuer may not speak for.
+        token(&url_key, "u1", claims(idp, "warranty-desk", "ampera")),
         token(&url_key, "u1", claims(idp, "warranty-desk", "nordcycle")),
         token(&url_key, "u1", wrong_aud),
         token(&file_key, "u1", claims(idp, "warranty-desk", "securecover")),
@@ -166,7 +172,7 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
             Some(&token(
                 &new_key,
                 "u2",
-                claims(idp, "warranty_agent", "securecover"),
+                claims(idp, "warranty-desk", "securecover"),
             )),
             me,
         )
@@ -179,7 +185,7 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
             Some(&token(
                 &new_key,
                 "nope",
-                claims(idp, "warranty_agent", "securecover"),
+                claims(idp, "warranty-desk", "securecover"),
             )),
             me,
         )

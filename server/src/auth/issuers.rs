@@ -42,10 +42,15 @@ pub struct IssuerConfig {
     /// The claim holding the organisation's slug (default `org`).
     #[serde(default = "default_org_claim")]
     pub org_claim: String,
-    /// The issuer's role values → the portal's role names; without an entry
-    /// the value must be a portal role name itself.
+    /// The issuer's role values → the portal's role names. When given, only
+    /// these values are accepted; without it the value must be a portal
+    /// role name itself.
     #[serde(default)]
     pub roles: BTreeMap<String, String>,
+    /// The organisations (slugs) this issuer may speak for; required, so
+    /// that one company's identity provider cannot assert another's
+    /// organisation (or the manufacturer's).
+    pub organisations: Vec<String>,
     /// Refetch the JWKS URL for an unknown `kid` at most this often
     /// (default `30s`).
     #[serde(default)]
@@ -128,6 +133,12 @@ pub fn parse_jwks(text: &str) -> anyhow::Result<KeySet> {
 impl ExternalIssuer {
     /// Reads a JWKS file now; a URL is fetched on first use.
     pub fn new(config: IssuerConfig) -> anyhow::Result<Self> {
+        if config.organisations.is_empty() {
+            anyhow::bail!(
+                "issuer {}: list the organisations its tokens may speak for (organisations = [...])",
+                config.issuer
+            );
+        }
         let keys = match (&config.jwks_file, &config.jwks_url) {
             (Some(path), None) => {
                 let text = std::fs::read_to_string(path).map_err(|e| {
@@ -226,13 +237,20 @@ impl ExternalIssuer {
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims;
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let role_value = text(&self.config.role_claim).ok_or(TokenError::Claims)?;
-        let role_name = self
-            .config
-            .roles
-            .get(role_value)
-            .map_or(role_value, String::as_str);
+        let role_name = if self.config.roles.is_empty() {
+            role_value
+        } else {
+            self.config
+                .roles
+                .get(role_value)
+                .ok_or(TokenError::Claims)?
+                .as_str()
+        };
         let role: Role = role_name.parse().map_err(|_| TokenError::Claims)?;
         let org = text(&self.config.org_claim).ok_or(TokenError::Claims)?;
+        if !self.config.organisations.iter().any(|o| o == org) {
+            return Err(TokenError::Claims);
+        }
         let subject = text("sub").ok_or(TokenError::Claims)?;
         Ok(Principal {
             subject: format!("{}#{subject}", self.config.issuer),

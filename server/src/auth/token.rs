@@ -127,9 +127,11 @@ pub struct TokenService {
     issuer: String,
     kid: String,
     encoding: EncodingKey,
-    /// Every published token key, current and retired, by kid: a token
-    /// signed before a rotation stays valid until its own expiry.
-    decoding: HashMap<String, DecodingKey>,
+    /// Every published token key, current and retired, by kid, with the
+    /// retirement time (seconds) of retired ones: a token a retired key
+    /// signed before its rotation stays valid until its own expiry; one it
+    /// signed later (a leaked key) is refused.
+    decoding: HashMap<String, (DecodingKey, Option<u64>)>,
     validation: Validation,
 }
 
@@ -147,21 +149,27 @@ impl TokenService {
         Self::with_keys(issuer, key, std::iter::empty())
     }
 
-    /// Signs with `current`; accepts tokens of `current` and `retired`.
+    /// Signs with `current`; accepts tokens of `current`, and of `retired`
+    /// keys (with their retirement time) issued before they retired.
     pub fn with_keys<'a>(
         issuer: &str,
         current: &'a KeyPair,
-        retired: impl Iterator<Item = &'a KeyPair>,
+        retired: impl Iterator<Item = (&'a KeyPair, std::time::SystemTime)>,
     ) -> anyhow::Result<Self> {
         let key = current;
         let encoding = EncodingKey::from_ed_der(&key.pkcs8_der()?);
         // jsonwebtoken wants the raw 32-byte public key here, not SPKI DER.
-        let decoding = std::iter::once(key)
-            .chain(retired)
-            .map(|k| {
+        let decoding = std::iter::once((key, None))
+            .chain(retired.map(|(k, at)| {
+                let secs = at
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                (k, Some(secs))
+            }))
+            .map(|(k, retired_at)| {
                 (
                     k.kid().to_owned(),
-                    DecodingKey::from_ed_der(&k.public_key_bytes()),
+                    (DecodingKey::from_ed_der(&k.public_key_bytes()), retired_at),
                 )
             })
             .collect();
@@ -207,13 +215,16 @@ impl TokenService {
         if header.alg != Algorithm::EdDSA {
             return Err(TokenError::UnknownKey);
         }
-        let key = header
+        let (key, retired_at) = header
             .kid
             .as_deref()
             .and_then(|kid| self.decoding.get(kid))
             .ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?;
         let claims = data.claims;
+        if retired_at.is_some_and(|r| claims.iat > r.saturating_add(LEEWAY_SECONDS)) {
+            return Err(TokenError::UnknownKey);
+        }
         Ok(Principal {
             subject: claims.sub,
             role: claims.role,
@@ -300,8 +311,14 @@ mod tests {
     fn every_forgery_is_refused() {
         let key = KeyPair::generate().unwrap();
         let retired = KeyPair::generate().unwrap();
-        let s =
-            TokenService::with_keys("http://localhost:8080", &key, [&retired].into_iter()).unwrap();
+        // Retired a minute from now: its tokens issued until then are good.
+        let retired_at = std::time::SystemTime::now() + Duration::from_secs(60);
+        let s = TokenService::with_keys(
+            "http://localhost:8080",
+            &key,
+            [(&retired, retired_at)].into_iter(),
+        )
+        .unwrap();
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(key.kid().to_owned());
         assert!(s.validate(&forge(&header, &claims(600), &key)).is_ok());
@@ -373,6 +390,12 @@ mod tests {
         for (what, token) in refused {
             assert!(s.validate(&token).is_err(), "{what} was accepted");
         }
+        // A retired key's signature on a token issued after its retirement
+        // (a leaked key) is refused.
+        let mut late = claims(600);
+        late["iat"] = (jsonwebtoken::get_current_timestamp() + 3600).into();
+        late["exp"] = (jsonwebtoken::get_current_timestamp() + 7200).into();
+        assert!(s.validate(&forge(&by_retired, &late, &retired)).is_err());
         // A key no longer published: a service without the retired key.
         let without = TokenService::new("http://localhost:8080", &key).unwrap();
         assert!(

@@ -1,8 +1,9 @@
 //! Device, event and lineage types. Hidden fields are absent: a resolver
 //! only ever sees the `EventView` the service filtered for the caller.
 
-use async_graphql::connection::{Connection, Edge, EmptyFields, query};
 use std::str::FromStr;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields, query};
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Json, Object, Result, SimpleObject};
@@ -11,6 +12,7 @@ use chrono::{DateTime, Utc};
 use super::inputs::Visibility;
 use super::loaders::{ComponentsOf, DeviceLoader, LatestOf};
 use super::{ErrorCode, internal, portal, principal};
+use crate::domain::visibility::Visibility as Class;
 use crate::services::devices::{
     ComponentView, DeviceView, EventView, HistoryFilter, LineageNode as LineageView, ReadError,
 };
@@ -50,6 +52,23 @@ pub struct Product {
 
 pub struct Device(pub DeviceView);
 
+impl Device {
+    /// Whether the policy discloses a device attribute of `class` to the
+    /// caller, by its organisation's relationship to the device now.
+    fn shows(&self, ctx: &Context<'_>, class: Class) -> Result<bool> {
+        use crate::policy::{Disclosure, Relationship, decide};
+        let p = principal(ctx)?;
+        let rel = if self.0.custodian.as_deref() == Some(p.org.as_str()) {
+            Relationship::CurrentCustodian
+        } else if self.0.service_partner.as_deref() == Some(p.org.as_str()) {
+            Relationship::ServicePartner
+        } else {
+            Relationship::None
+        };
+        Ok(decide(p.role, rel, class) == Disclosure::Disclose)
+    }
+}
+
 #[Object]
 impl Device {
     async fn gtin(&self) -> &str {
@@ -63,34 +82,56 @@ impl Device {
     async fn digital_link(&self) -> &str {
         &self.0.digital_link
     }
-    async fn lot(&self) -> Option<&str> {
-        self.0.lot.as_deref()
+    /// Public (the lot is in the label's Digital Link).
+    async fn lot(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .shows(ctx, Class::Public)?
+            .then_some(self.0.lot.as_deref())
+            .flatten())
     }
-    async fn revision(&self) -> Option<&str> {
-        self.0.revision.as_deref()
+    /// Partner class (instance master data).
+    async fn revision(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .shows(ctx, Class::Partner)?
+            .then_some(self.0.revision.as_deref())
+            .flatten())
     }
     /// Set by events only: commissioned, in_transit, in_stock, installed,
-    /// in_repair, returned, recalled, stolen, decommissioned.
-    async fn status(&self) -> &str {
-        &self.0.status
+    /// in_repair, returned, recalled, stolen, decommissioned. Public.
+    async fn status(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .shows(ctx, Class::Public)?
+            .then_some(self.0.status.as_str()))
     }
     /// The slug of the organisation holding the device (a component follows
-    /// its parent).
-    async fn custodian(&self) -> Option<&str> {
-        self.0.custodian.as_deref()
+    /// its parent). Partner class: shown to the holder, the service partner,
+    /// and the roles that see every device's partner fields.
+    async fn custodian(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .shows(ctx, Class::Partner)?
+            .then_some(self.0.custodian.as_deref())
+            .flatten())
     }
+    /// Partner class, like `custodian`.
     #[graphql(name = "servicePartner")]
-    async fn service_partner(&self) -> Option<&str> {
-        self.0.service_partner.as_deref()
+    async fn service_partner(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        Ok(self
+            .shows(ctx, Class::Partner)?
+            .then_some(self.0.service_partner.as_deref())
+            .flatten())
     }
-    async fn product(&self) -> Option<Product> {
-        self.0.product.as_ref().map(|p| Product {
+    /// Public.
+    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
+        if !self.shows(ctx, Class::Public)? {
+            return Ok(None);
+        }
+        Ok(self.0.product.as_ref().map(|p| Product {
             gtin: p.gtin.clone(),
             name: p.name.clone(),
             model: p.model.clone(),
             warranty_months: p.warranty_months,
             warranty_terms: p.warranty_terms.clone(),
-        })
+        }))
     }
 
     /// The device's events (oldest first unless `newestFirst`).
@@ -124,7 +165,7 @@ impl Device {
             last,
             |after, before, first, last| async move {
                 let len = events.len();
-                let mut start = after.map_or(0, |a: usize| a + 1).min(len);
+                let mut start = after.map_or(0, |a: usize| a.saturating_add(1)).min(len);
                 let mut end = before.unwrap_or(len).min(len).max(start);
                 if let Some(f) = first {
                     end = end.min(start + f);
@@ -340,9 +381,11 @@ impl Event {
     async fn event_time_zone_offset(&self) -> Option<String> {
         self.text("eventTimeZoneOffset")
     }
+    /// When the portal recorded the event; shown with `eventTime` only
+    /// (it would give the event's time away).
     #[graphql(name = "recordTime")]
-    async fn record_time(&self) -> String {
-        time(self.0.record_time)
+    async fn record_time(&self) -> Option<String> {
+        self.text("eventTime").map(|_| time(self.0.record_time))
     }
     /// The acting organisation's slug.
     async fn organisation(&self) -> Option<String> {

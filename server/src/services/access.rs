@@ -79,7 +79,15 @@ pub async fn flusher(store: Store, mut rx: mpsc::UnboundedReceiver<AccessRow>) {
             }
         }
         if let Err(e) = store.append_access(&rows).await {
-            tracing::error!(error = %e, rows = rows.len(), "access log rows not written");
+            // One bad row must not take the batch with it: retry them one
+            // by one, after a pause for a transient failure.
+            tracing::warn!(error = %e, rows = rows.len(), "access log batch failed; retrying row by row");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            for row in &rows {
+                if let Err(e) = store.append_access(std::slice::from_ref(row)).await {
+                    tracing::error!(error = %e, operation = %row.operation, "access log row not written");
+                }
+            }
         }
     }
 }

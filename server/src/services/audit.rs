@@ -222,6 +222,8 @@ impl Portal {
         let mut erased_seen: HashSet<(i64, String)> = HashSet::new();
         let mut chains: HashMap<i64, (u64, Hash)> = HashMap::new();
         let mut events_seen: HashSet<i64> = HashSet::new();
+        let mut pairs: HashSet<(i64, i64)> = HashSet::new();
+        let slugs = store.all_organisation_slugs().await?;
         let mut hashes: Vec<Hash> = Vec::new();
         let mut next: i64 = 0;
         loop {
@@ -266,9 +268,11 @@ impl Portal {
                         (name, (value, class))
                     })
                     .collect();
+                let slug = slugs.get(&cols.organisation_id).map(String::as_str);
                 check_leaf(
                     row,
                     cols,
+                    slug,
                     &stored,
                     &devices,
                     &erased,
@@ -286,6 +290,7 @@ impl Portal {
                         .collect(),
                 );
                 events_seen.insert(row.event_id);
+                pairs.insert((row.event_id, row.device_id));
                 hashes.push(leaf_hash(&row.data));
                 next += 1;
             }
@@ -302,11 +307,17 @@ impl Portal {
                 ..Default::default()
             }));
         }
-        // Every (event, device) the events name has its leaf.
-        let links = store.event_device_count().await?;
-        if links != summary.leaves {
+        // The (event, device) pairs the events name are exactly the leaves'.
+        let links = store.event_device_pairs().await?;
+        if let Some((event, device)) = links.iter().find(|p| !pairs.contains(p)) {
             return Err(AuditError::Mismatch(fail(format!(
-                "{links} (event, device) rows but {} leaves: an event or a leaf is missing",
+                "event row {event} names device row {device}, but no leaf commits that pair"
+            ))));
+        }
+        if links.len() as u64 != summary.leaves {
+            return Err(AuditError::Mismatch(fail(format!(
+                "{} (event, device) rows but {} leaves: an event or a leaf is missing",
+                links.len(),
                 summary.leaves
             ))));
         }
@@ -428,6 +439,7 @@ impl Portal {
 fn check_leaf(
     row: &LeafRow,
     cols: &EventColumns,
+    organisation: Option<&str>,
     stored: &HashMap<String, (Value, String)>,
     devices: &HashMap<i64, (String, String)>,
     erased: &HashMap<(i64, String), crate::store::audit::ErasedRow>,
@@ -515,6 +527,25 @@ fn check_leaf(
                 erased_seen.insert((row.leaf_index, name.clone()));
             }
         }
+    }
+    // Each stored member has its class: a standard member the fixed one,
+    // an extension a known one.
+    for (name, (_, class)) in stored {
+        let ok = match standard_class(name) {
+            Some(c) => c.as_str() == class,
+            None => class.parse::<Visibility>().is_ok(),
+        };
+        if !ok {
+            return Err(here("the stored class is not the member's class").field(name));
+        }
+    }
+    // The acting organisation committed is the event row's.
+    if json_str(stored, "organisation").as_deref() != organisation
+        && stored.contains_key("organisation")
+    {
+        return Err(
+            here("the event row's organisation is not the committed one").field("organisation"),
+        );
     }
     // Nothing stored that the leaf does not commit.
     for name in stored.keys() {

@@ -161,6 +161,7 @@ impl Portal {
                 if let (Some(asked), Some(stored)) = (link.lot(), row.lot.as_deref())
                     && asked.as_str() != stored
                 {
+                    self.not_found(principal).await?;
                     return Ok(None);
                 }
                 self.view_if_visible(principal, row).await
@@ -189,28 +190,44 @@ impl Portal {
             return Ok(vec![Relationship::None; records.len()]);
         };
         let holds_now = device.custodian.as_deref() == Some(principal.org.as_str());
+        // Custody is replayed in capture order (the event rows' ids), not
+        // by eventTime, which the capturing client chooses: a backdated
+        // `receiving` must not make its organisation the holder of what
+        // happened before it was captured.
+        let mut order: Vec<usize> = (0..records.len()).collect();
+        order.sort_by_key(|&i| records[i].id);
         let mut holder: Option<i64> = None;
-        let mut held: Vec<bool> = Vec::with_capacity(records.len());
-        // Where the organisation's present custody began.
-        let mut current_from = records.len();
-        for (i, e) in records.iter().enumerate() {
+        let mut held = vec![false; records.len()];
+        let mut current = vec![false; records.len()];
+        let mut since_custody: Vec<usize> = Vec::new();
+        for i in order {
+            let e = &records[i];
             let takes_custody = match e.biz_step.as_deref() {
                 Some("commissioning") => holder.is_none(),
                 Some("receiving") => true,
                 _ => false,
             };
             if takes_custody {
-                if holder != Some(e.organisation_id) && e.organisation_id == org.id {
-                    current_from = i;
+                if holder != Some(e.organisation_id) {
+                    since_custody.clear();
                 }
                 holder = Some(e.organisation_id);
             }
-            held.push(holder == Some(org.id) || e.organisation_id == org.id);
+            held[i] = holder == Some(org.id) || e.organisation_id == org.id;
+            if holder == Some(org.id) {
+                since_custody.push(i);
+            }
+        }
+        // Its present custody: the events since it last took the device.
+        if holds_now {
+            for i in since_custody {
+                current[i] = true;
+            }
         }
         Ok(held
             .into_iter()
-            .enumerate()
-            .map(|(i, held)| match (held, holds_now && i >= current_from) {
+            .zip(current)
+            .map(|(held, current)| match (held, current) {
                 (true, true) => Relationship::CurrentCustodian,
                 (true, false) => Relationship::PastCustodian,
                 (false, _) => Relationship::None,
@@ -617,6 +634,16 @@ impl Portal {
             ),
             None => None,
         };
+        // A partner may ask only for what it holds itself: whom another
+        // device is with is partner data it does not get.
+        if !policy::sees_every_device(principal.role)
+            && filter
+                .custodian
+                .as_deref()
+                .is_some_and(|c| c != principal.org)
+        {
+            return Ok(Vec::new());
+        }
         let custodian_id = match &filter.custodian {
             Some(slug) => match self.store.organisation_by_slug(slug).await? {
                 Some(o) => Some(o.id),

@@ -86,6 +86,9 @@ impl Portal {
             .collect();
         let values = personal.values().map(HashSet::len).sum();
         if values == 0 {
+            // Nothing (left) to erase; an earlier erasure whose WAL
+            // truncation failed is finished here.
+            self.store.purge_freed_bytes().await?;
             return Ok(Erased {
                 record: None,
                 values: 0,

@@ -69,7 +69,7 @@ impl Keys {
         let tokens = TokenService::with_keys(
             &settings.public_base_url,
             &token.current,
-            token.retired.iter().map(|r| &r.key),
+            token.retired.iter().map(|r| (&r.key, r.retired_at)),
         )?;
         let origin = crate::ledger::log_origin(&settings.public_base_url);
         let note_signer = |k: &KeyPair| {

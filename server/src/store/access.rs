@@ -212,8 +212,9 @@ impl Store {
         }
         if let Some(d) = &filter.device {
             // The devices column is a JSON array of strings.
-            text.push_str(" AND devices LIKE ?");
-            values.push(format!("%\"{}\"%", d.replace(['%', '_'], "")).into());
+            text.push_str(" AND devices LIKE ? ESCAPE '!'");
+            let escaped = d.replace('!', "!!").replace('%', "!%").replace('_', "!_");
+            values.push(format!("%\"{escaped}\"%").into());
         }
         if let Some(t) = filter.from {
             text.push_str(" AND at >= ?");

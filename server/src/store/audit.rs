@@ -26,6 +26,7 @@ pub struct EventColumns {
     pub disposition: Option<String>,
     pub event_time: DateTime<Utc>,
     pub event_time_zone_offset: String,
+    pub organisation_id: i64,
 }
 
 /// (name, JSON text, class)
@@ -83,8 +84,24 @@ impl Store {
         Ok(leaf::Entity::find().count(self.db()).await?)
     }
 
-    pub async fn event_device_count(&self) -> StoreResult<u64> {
-        Ok(event_device::Entity::find().count(self.db()).await?)
+    /// Every (event row, device) pair the events name.
+    pub async fn event_device_pairs(&self) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(event_device::Entity::find()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| (m.event_id, m.device_id))
+            .collect())
+    }
+
+    /// Every organisation's slug by id.
+    pub async fn all_organisation_slugs(&self) -> StoreResult<HashMap<i64, String>> {
+        Ok(entities::organisation::Entity::find()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .map(|m| (m.id, m.slug))
+            .collect())
     }
 
     pub async fn event_columns(&self, ids: &[i64]) -> StoreResult<HashMap<i64, EventColumns>> {
@@ -105,6 +122,7 @@ impl Store {
                         disposition: m.disposition,
                         event_time: m.event_time,
                         event_time_zone_offset: m.event_time_zone_offset,
+                        organisation_id: m.organisation_id,
                     },
                 );
             }
