@@ -28,7 +28,7 @@ fn time(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn parse_time(field: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>> {
+pub(super) fn parse_time(field: &str, v: Option<String>) -> Result<Option<DateTime<Utc>>> {
     v.map(|s| {
         DateTime::parse_from_rfc3339(&s)
             .map(|t| t.with_timezone(&Utc))
@@ -56,16 +56,12 @@ impl Device {
     /// Whether the policy discloses a device attribute of `class` to the
     /// caller, by its organisation's relationship to the device now.
     fn shows(&self, ctx: &Context<'_>, class: Class) -> Result<bool> {
-        use crate::policy::{Disclosure, Relationship, decide};
-        let p = principal(ctx)?;
-        let rel = if self.0.custodian.as_deref() == Some(p.org.as_str()) {
-            Relationship::CurrentCustodian
-        } else if self.0.service_partner.as_deref() == Some(p.org.as_str()) {
-            Relationship::ServicePartner
-        } else {
-            Relationship::None
-        };
-        Ok(decide(p.role, rel, class) == Disclosure::Disclose)
+        Ok(crate::policy::shows_device_attribute(
+            principal(ctx)?,
+            self.0.custodian.as_deref(),
+            self.0.service_partner.as_deref(),
+            class,
+        ))
     }
 }
 
@@ -222,10 +218,7 @@ impl Device {
     /// day, which every role but the auditor may see.
     #[graphql(name = "latestEvent")]
     async fn latest_event(&self, ctx: &Context<'_>) -> Result<Option<LatestEvent>> {
-        use crate::domain::visibility::Visibility;
-        use crate::policy::{Disclosure, Relationship, decide};
-        let role = principal(ctx)?.role;
-        if decide(role, Relationship::None, Visibility::Public) != Disclosure::Disclose {
+        if !self.shows(ctx, Class::Public)? {
             return Ok(None);
         }
         let Some(loader) = ctx.data_opt::<DataLoader<DeviceLoader>>() else {

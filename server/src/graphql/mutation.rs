@@ -70,7 +70,7 @@ pub struct PersonalField {
     value: async_graphql::Json<serde_json::Value>,
 }
 
-fn access_error(e: crate::services::access::AccessLogError) -> async_graphql::Error {
+pub(super) fn access_error(e: crate::services::access::AccessLogError) -> async_graphql::Error {
     use crate::services::access::AccessLogError;
     match e {
         AccessLogError::Forbidden(m) => ErrorCode::Forbidden.error(m),

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 
-use super::device::Device;
+use super::device::{Device, parse_time};
 use super::{ErrorCode, internal, portal, principal, unauthenticated};
 use crate::auth::{self, Principal};
 use crate::services::devices::ReadError;
@@ -71,40 +71,20 @@ impl Query {
             async_graphql::connection::EmptyFields,
         >,
     > {
-        use async_graphql::connection::{Connection, CursorType, Edge};
-        let time =
-            |field: &str, v: Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-                v.map(|t| {
-                    chrono::DateTime::parse_from_rfc3339(&t)
-                        .map(|d| d.with_timezone(&chrono::Utc))
-                        .map_err(|_| {
-                            ErrorCode::InvalidInput.error(format!("{field}: not an RFC 3339 time"))
-                        })
-                })
-                .transpose()
-            };
+        use async_graphql::connection::{Connection, Edge};
         let filter = crate::store::access::AccessFilter {
             subject,
             organisation,
             device,
-            from: time("from", from)?,
-            to: time("to", to)?,
+            from: parse_time("from", from)?,
+            to: parse_time("to", to)?,
         };
-        let after = match after {
-            Some(c) => <i64 as CursorType>::decode_cursor(&c)
-                .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list"))?,
-            None => 0,
-        };
+        let after = after_cursor(after)?;
         let first = first.unwrap_or(100).clamp(1, 1000) as u64;
         let rows = portal(ctx)
             .access_log(principal(ctx)?, &filter, after, first + 1)
             .await
-            .map_err(|e| match e {
-                crate::services::access::AccessLogError::Forbidden(m) => {
-                    ErrorCode::Forbidden.error(m)
-                }
-                crate::services::access::AccessLogError::Store(s) => internal(s),
-            })?;
+            .map_err(super::mutation::access_error)?;
         let more = rows.len() as u64 > first;
         let mut c = Connection::new(after > 0, more);
         c.edges
@@ -152,31 +132,16 @@ impl Query {
             async_graphql::connection::EmptyFields,
         >,
     > {
-        use async_graphql::connection::{Connection, CursorType, Edge};
-        let time =
-            |field: &str, v: Option<String>| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-                v.map(|t| {
-                    chrono::DateTime::parse_from_rfc3339(&t)
-                        .map(|d| d.with_timezone(&chrono::Utc))
-                        .map_err(|_| {
-                            ErrorCode::InvalidInput.error(format!("{field}: not an RFC 3339 time"))
-                        })
-                })
-                .transpose()
-            };
+        use async_graphql::connection::{Connection, Edge};
         let filter = crate::services::devices::DeviceListFilter {
             gtin,
             lot,
             status,
             custodian,
-            created_from: time("createdFrom", created_from)?,
-            created_to: time("createdTo", created_to)?,
+            created_from: parse_time("createdFrom", created_from)?,
+            created_to: parse_time("createdTo", created_to)?,
         };
-        let after = match after {
-            Some(c) => <i64 as CursorType>::decode_cursor(&c)
-                .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list"))?,
-            None => 0,
-        };
+        let after = after_cursor(after)?;
         let first = first.unwrap_or(100).clamp(1, 500) as u64;
         let devices = portal(ctx)
             .devices(principal(ctx)?, &filter, after, first + 1)
@@ -250,6 +215,17 @@ pub struct AccessEntry {
     client: String,
     outcome: String,
     reason: Option<String>,
+}
+
+/// The row id an `after` cursor of an id-ordered list points at (0 for
+/// the start).
+fn after_cursor(after: Option<String>) -> Result<i64> {
+    use async_graphql::connection::CursorType;
+    match after {
+        Some(c) => <i64 as CursorType>::decode_cursor(&c)
+            .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list")),
+        None => Ok(0),
+    }
 }
 
 /// Unknown, and not visible to the caller, are the same answer.

@@ -5,7 +5,7 @@
 //! docs/access-policy.md; a test fails when the two differ. Services ask it;
 //! nothing else decides.
 
-use crate::auth::Role;
+use crate::auth::{Principal, Role};
 use crate::domain::visibility::Visibility;
 
 /// The caller's organisation's relationship to a device, for one event.
@@ -89,6 +89,26 @@ pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disc
             }
         }
     }
+}
+
+/// Whether a device attribute of `class` (status, custodian, revision, …)
+/// is disclosed to `principal`, by its organisation's relationship to the
+/// device now: its holder (`custodian`) or its service partner.
+pub fn shows_device_attribute(
+    principal: &Principal,
+    custodian: Option<&str>,
+    service_partner: Option<&str>,
+    class: Visibility,
+) -> bool {
+    let org = Some(principal.org.as_str());
+    let relationship = if custodian == org {
+        Relationship::CurrentCustodian
+    } else if service_partner == org {
+        Relationship::ServicePartner
+    } else {
+        Relationship::None
+    };
+    decide(principal.role, relationship, class) == Disclosure::Disclose
 }
 
 /// The field classes a role may read on some device: what capture errors

@@ -7,19 +7,24 @@
 //! devices its organisation holds or held, was shipped or services — any
 //! other device is not found, exactly like an unknown one.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::Value;
+
+mod history;
+mod list;
+
+pub use list::DeviceListFilter;
 
 use super::Portal;
 use crate::auth::Principal;
 use crate::domain::visibility::Visibility;
 use crate::domain::{DeviceKey, DigitalLink, DlParseOptions, canonical_uri, parse_digital_link};
-use crate::policy::{self, Disclosure, Relationship};
+use crate::policy;
 use crate::store::StoreError;
 use crate::store::capture::DeviceRow;
-use crate::store::devices::{EventRecord, LinkRecord};
+use crate::store::devices::LinkRecord;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
@@ -167,72 +172,6 @@ impl Portal {
                 self.view_if_visible(principal, row).await
             }
         }
-    }
-
-    /// The caller's organisation's relationship to the device at each of
-    /// its events (docs/access-policy.md): custody follows the events —
-    /// the commissioning organisation holds a new device, `receiving` moves
-    /// it to the receiver; an event the organisation captured counts as
-    /// held.
-    async fn relationships(
-        &self,
-        principal: &Principal,
-        device: &DeviceView,
-        records: &[EventRecord],
-    ) -> Result<Vec<Relationship>, StoreError> {
-        if policy::sees_every_device(principal.role) {
-            return Ok(vec![Relationship::None; records.len()]);
-        }
-        if device.service_partner.as_deref() == Some(principal.org.as_str()) {
-            return Ok(vec![Relationship::ServicePartner; records.len()]);
-        }
-        let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
-            return Ok(vec![Relationship::None; records.len()]);
-        };
-        let holds_now = device.custodian.as_deref() == Some(principal.org.as_str());
-        // Custody is replayed in capture order (the event rows' ids), not
-        // by eventTime, which the capturing client chooses: a backdated
-        // `receiving` must not make its organisation the holder of what
-        // happened before it was captured.
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by_key(|&i| records[i].id);
-        let mut holder: Option<i64> = None;
-        let mut held = vec![false; records.len()];
-        let mut current = vec![false; records.len()];
-        let mut since_custody: Vec<usize> = Vec::new();
-        for i in order {
-            let e = &records[i];
-            let takes_custody = match e.biz_step.as_deref() {
-                Some("commissioning") => holder.is_none(),
-                Some("receiving") => true,
-                _ => false,
-            };
-            if takes_custody {
-                if holder != Some(e.organisation_id) {
-                    since_custody.clear();
-                }
-                holder = Some(e.organisation_id);
-            }
-            held[i] = holder == Some(org.id) || e.organisation_id == org.id;
-            if holder == Some(org.id) {
-                since_custody.push(i);
-            }
-        }
-        // Its present custody: the events since it last took the device.
-        if holds_now {
-            for i in since_custody {
-                current[i] = true;
-            }
-        }
-        Ok(held
-            .into_iter()
-            .zip(current)
-            .map(|(held, current)| match (held, current) {
-                (true, true) => Relationship::CurrentCustodian,
-                (true, false) => Relationship::PastCustodian,
-                (false, _) => Relationship::None,
-            })
-            .collect())
     }
 
     /// An unknown device costs what a device the caller may not see costs:
@@ -384,128 +323,6 @@ impl Portal {
         Ok(out)
     }
 
-    /// The device's events the caller may see, with only the fields the
-    /// caller may see.
-    pub async fn history(
-        &self,
-        principal: &Principal,
-        client: &str,
-        device: &DeviceView,
-        filter: &HistoryFilter,
-    ) -> Result<Vec<EventView>, ReadError> {
-        let leaves = self.store.leaf_indexes_of_device(device.id).await?;
-        let records = self.store.events_of_device(device.id).await?;
-        let relationships = self.relationships(principal, device, &records).await?;
-        let ids: Vec<i64> = records.iter().map(|e| e.id).collect();
-        let mut erased = self.store.erased_names(&ids).await?;
-        // Commitments are read from the device's leaves, only when the
-        // policy shows some field as its commitment.
-        let needs_commitments = Relationship::ALL.iter().any(|rel| {
-            Visibility::ALL
-                .iter()
-                .any(|c| policy::decide(principal.role, *rel, *c) == Disclosure::Commitment)
-        });
-        let mut commitments: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
-        if needs_commitments {
-            for leaf in self.store.leaves_of_device(device.id).await? {
-                if let Ok(decoded) = crate::ledger::Leaf::decode(&leaf.data) {
-                    // The eventID is committed as the leaf's `event`.
-                    let mut map: BTreeMap<String, String> = decoded
-                        .fields
-                        .iter()
-                        .map(|(k, c)| (k.clone(), c.to_base64()))
-                        .collect();
-                    map.insert(
-                        crate::ledger::leaf::EVENT_FIELD.to_owned(),
-                        decoded.event.to_base64(),
-                    );
-                    commitments.insert(leaf.event_id, map);
-                }
-            }
-        }
-        let mut events: Vec<EventView> = Vec::with_capacity(records.len());
-        for (e, relationship) in records.into_iter().zip(relationships) {
-            if filter
-                .biz_step
-                .as_deref()
-                .is_some_and(|s| e.biz_step.as_deref() != Some(s))
-                || filter.from.is_some_and(|t| e.event_time < t)
-                || filter.to.is_some_and(|t| e.event_time > t)
-            {
-                continue;
-            }
-            let committed = commitments.remove(&e.id).unwrap_or_default();
-            let fields = e
-                .fields
-                .into_iter()
-                .map(|(name, value, class)| {
-                    let value = serde_json::from_str(&value).unwrap_or(Value::Null);
-                    (name, value, class, false)
-                })
-                .chain(
-                    erased
-                        .remove(&e.id)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(name, class)| (name, Value::Null, class, true)),
-                )
-                .filter_map(|(name, value, class, erased)| {
-                    let class: Visibility = class.parse().ok()?;
-                    match policy::decide(principal.role, relationship, class) {
-                        Disclosure::Absent => None,
-                        Disclosure::Disclose => Some(FieldView {
-                            name,
-                            value,
-                            class,
-                            erased,
-                            commitment: None,
-                        }),
-                        Disclosure::Commitment => Some(FieldView {
-                            commitment: committed.get(&name).cloned(),
-                            name,
-                            value: Value::Null,
-                            class,
-                            erased,
-                        }),
-                    }
-                })
-                .collect();
-            events.push(EventView {
-                leaf_index: leaves.get(&e.id).map(|i| *i as u64),
-                fields,
-                event_type: e.event_type,
-                action: e.action,
-                biz_step: e.biz_step,
-                disposition: e.disposition,
-                event_time: e.event_time,
-                record_time: e.record_time,
-            });
-        }
-        // A read that returns non-public values is audited.
-        let mut returned: Vec<Visibility> = events
-            .iter()
-            .flat_map(|e| e.fields.iter())
-            .filter(|f| f.commitment.is_none() && !f.erased && f.class != Visibility::Public)
-            .map(|f| f.class)
-            .collect();
-        returned.sort_by_key(|c| c.as_str());
-        returned.dedup();
-        if !returned.is_empty() {
-            self.record_read(super::access::row(
-                principal,
-                client,
-                "device.history",
-                vec![format!("{}/{}", device.gtin, device.serial)],
-                &returned,
-                "ok",
-            ));
-        }
-        if filter.newest_first {
-            events.reverse();
-        }
-        Ok(events)
-    }
-
     /// Components installed at `at` (now by default) — or, with `all`, every
     /// component ever installed, with its dates. The caller already sees the
     /// parent; its components are shown as part of it (the access issue's
@@ -600,120 +417,5 @@ impl Portal {
             removed_at: c.removed_at,
             components,
         })
-    }
-}
-
-/// Filters of [`Portal::devices`], as the API takes them.
-#[derive(Clone, Debug, Default)]
-pub struct DeviceListFilter {
-    pub gtin: Option<String>,
-    pub lot: Option<String>,
-    pub status: Option<String>,
-    /// An organisation slug.
-    pub custodian: Option<String>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-}
-
-impl Portal {
-    /// A page of the devices the caller may see, ascending by id, after
-    /// the device with id `after`.
-    pub async fn devices(
-        &self,
-        principal: &Principal,
-        filter: &DeviceListFilter,
-        after: i64,
-        limit: u64,
-    ) -> Result<Vec<DeviceView>, ReadError> {
-        let gtin = match &filter.gtin {
-            Some(g) => Some(
-                crate::domain::Gtin::parse(g)
-                    .map_err(|e| ReadError::InvalidInput(format!("gtin: {e}")))?
-                    .as_str()
-                    .to_owned(),
-            ),
-            None => None,
-        };
-        // A partner may ask only for what it holds itself: whom another
-        // device is with is partner data it does not get.
-        if !policy::sees_every_device(principal.role)
-            && filter
-                .custodian
-                .as_deref()
-                .is_some_and(|c| c != principal.org)
-        {
-            return Ok(Vec::new());
-        }
-        let custodian_id = match &filter.custodian {
-            Some(slug) => match self.store.organisation_by_slug(slug).await? {
-                Some(o) => Some(o.id),
-                None => return Ok(Vec::new()),
-            },
-            None => None,
-        };
-        let scope = if policy::sees_every_device(principal.role) {
-            None
-        } else {
-            match self.store.organisation_by_slug(&principal.org).await? {
-                Some(o) => Some(o.id),
-                None => return Ok(Vec::new()),
-            }
-        };
-        let rows = self
-            .store
-            .devices_page(
-                &crate::store::devices::DeviceFilter {
-                    gtin,
-                    lot: filter.lot.clone(),
-                    status: filter.status.clone(),
-                    custodian_id,
-                    created_from: filter.created_from,
-                    created_to: filter.created_to,
-                },
-                scope,
-                after,
-                limit,
-            )
-            .await?;
-        Ok(self.views(rows).await?)
-    }
-}
-
-impl Portal {
-    /// The components installed now in each of `parents`, with a constant
-    /// number of queries (for the API's data loader). Installed parts are
-    /// shown as part of a device the caller sees.
-    pub async fn current_components(
-        &self,
-        parents: &[i64],
-    ) -> Result<HashMap<i64, Vec<ComponentView>>, StoreError> {
-        let links = self.store.open_links(parents, true).await?;
-        let child_ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
-        let children = self.store.devices_by_ids(&child_ids).await?;
-        let views: HashMap<i64, DeviceView> = self
-            .views(children)
-            .await?
-            .into_iter()
-            .map(|v| (v.id, v))
-            .collect();
-        let mut out: HashMap<i64, Vec<ComponentView>> = HashMap::new();
-        for l in links {
-            if let Some(v) = views.get(&l.child_id) {
-                out.entry(l.parent_id).or_default().push(ComponentView {
-                    device: v.clone(),
-                    installed_at: l.installed_at,
-                    removed_at: None,
-                });
-            }
-        }
-        Ok(out)
-    }
-
-    /// The latest event of each device (for the API's data loader).
-    pub async fn latest_events(
-        &self,
-        ids: &[i64],
-    ) -> Result<HashMap<i64, crate::store::devices::LatestEvent>, StoreError> {
-        self.store.latest_events(ids).await
     }
 }

@@ -1,0 +1,127 @@
+//! Lists of devices: the `devices` page and what its data loaders batch
+//! (components installed now, latest events).
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::{ComponentView, DeviceView, ReadError};
+use crate::auth::Principal;
+use crate::policy;
+use crate::services::Portal;
+use crate::store::StoreError;
+
+/// Filters of [`Portal::devices`], as the API takes them.
+#[derive(Clone, Debug, Default)]
+pub struct DeviceListFilter {
+    pub gtin: Option<String>,
+    pub lot: Option<String>,
+    pub status: Option<String>,
+    /// An organisation slug.
+    pub custodian: Option<String>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl Portal {
+    /// A page of the devices the caller may see, ascending by id, after
+    /// the device with id `after`.
+    pub async fn devices(
+        &self,
+        principal: &Principal,
+        filter: &DeviceListFilter,
+        after: i64,
+        limit: u64,
+    ) -> Result<Vec<DeviceView>, ReadError> {
+        let gtin = match &filter.gtin {
+            Some(g) => Some(
+                crate::domain::Gtin::parse(g)
+                    .map_err(|e| ReadError::InvalidInput(format!("gtin: {e}")))?
+                    .as_str()
+                    .to_owned(),
+            ),
+            None => None,
+        };
+        // A partner may ask only for what it holds itself: whom another
+        // device is with is partner data it does not get.
+        if !policy::sees_every_device(principal.role)
+            && filter
+                .custodian
+                .as_deref()
+                .is_some_and(|c| c != principal.org)
+        {
+            return Ok(Vec::new());
+        }
+        let custodian_id = match &filter.custodian {
+            Some(slug) => match self.store.organisation_by_slug(slug).await? {
+                Some(o) => Some(o.id),
+                None => return Ok(Vec::new()),
+            },
+            None => None,
+        };
+        let scope = if policy::sees_every_device(principal.role) {
+            None
+        } else {
+            match self.store.organisation_by_slug(&principal.org).await? {
+                Some(o) => Some(o.id),
+                None => return Ok(Vec::new()),
+            }
+        };
+        let rows = self
+            .store
+            .devices_page(
+                &crate::store::devices::DeviceFilter {
+                    gtin,
+                    lot: filter.lot.clone(),
+                    status: filter.status.clone(),
+                    custodian_id,
+                    created_from: filter.created_from,
+                    created_to: filter.created_to,
+                },
+                scope,
+                after,
+                limit,
+            )
+            .await?;
+        Ok(self.views(rows).await?)
+    }
+}
+
+impl Portal {
+    /// The components installed now in each of `parents`, with a constant
+    /// number of queries (for the API's data loader). Installed parts are
+    /// shown as part of a device the caller sees.
+    pub async fn current_components(
+        &self,
+        parents: &[i64],
+    ) -> Result<HashMap<i64, Vec<ComponentView>>, StoreError> {
+        let links = self.store.open_links(parents, true).await?;
+        let child_ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
+        let children = self.store.devices_by_ids(&child_ids).await?;
+        let views: HashMap<i64, DeviceView> = self
+            .views(children)
+            .await?
+            .into_iter()
+            .map(|v| (v.id, v))
+            .collect();
+        let mut out: HashMap<i64, Vec<ComponentView>> = HashMap::new();
+        for l in links {
+            if let Some(v) = views.get(&l.child_id) {
+                out.entry(l.parent_id).or_default().push(ComponentView {
+                    device: v.clone(),
+                    installed_at: l.installed_at,
+                    removed_at: None,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The latest event of each device (for the API's data loader).
+    pub async fn latest_events(
+        &self,
+        ids: &[i64],
+    ) -> Result<HashMap<i64, crate::store::devices::LatestEvent>, StoreError> {
+        self.store.latest_events(ids).await
+    }
+}
