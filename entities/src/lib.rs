@@ -4,6 +4,8 @@
 
 pub mod checkpoint;
 pub mod component_link;
+pub mod custody_interval;
+pub mod data_step;
 pub mod device;
 pub mod erased_commitment;
 pub mod erasure;

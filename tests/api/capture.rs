@@ -273,7 +273,6 @@ async fn custody_and_status_follow_the_events(backend: Backend) {
         ("repairing", None, "in_repair"),
         ("inspecting", Some("returned"), "returned"),
         ("inspecting", Some("stolen"), "stolen"),
-        ("inspecting", Some("recalled"), "recalled"),
     ]
     .into_iter()
     .enumerate()

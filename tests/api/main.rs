@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod capture;
 mod cli;
+mod custody;
 mod demo;
 mod events;
 mod health;

@@ -48,6 +48,11 @@ pub const BIZ_STEPS: &[&str] = &[
     "void_shipping",
 ];
 
+/// The portal's own business step that ends a theft (CBV 2.0 has none);
+/// the event names the theft it ends in its `theftEventID` extension
+/// (docs/device-lifecycle.md, "Recovery").
+pub const RECOVERING_STEP: &str = "urn:provenance-portal:bizstep:recovering";
+
 pub const DISPOSITIONS: &[&str] = &[
     "active",
     "available",

@@ -9,6 +9,7 @@
 mod ai_dictionary;
 mod ai_value;
 pub mod cbv;
+pub mod custody;
 pub mod digital_link;
 pub mod event;
 pub mod gtin;

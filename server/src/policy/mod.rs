@@ -6,6 +6,7 @@
 //! nothing else decides.
 
 use crate::auth::{Principal, Role};
+use crate::domain::custody::{Custody, Kind};
 use crate::domain::visibility::Visibility;
 
 /// The caller's organisation's relationship to a device, for one event.
@@ -132,6 +133,95 @@ pub fn sees_every_device(role: Role) -> bool {
         role,
         Role::Admin | Role::Staff | Role::Regulator | Role::Auditor
     )
+}
+
+/// The organisation's relationship to `device` at the event whose leaf for
+/// the device is `leaf`, from the custody intervals (docs/access-policy.md,
+/// "Relationships"). A service partner relates to every event of the
+/// device it services, while it services it; a holder to the events while
+/// it held the device, directly or through a device it was installed in:
+/// current custodian while that custody lasts, past custodian after.
+pub fn relationship_at(custody: &Custody, device: i64, org: i64, leaf: u64) -> Relationship {
+    if custody.is_open(device, Kind::ServicePartner, org) {
+        return Relationship::ServicePartner;
+    }
+    match custody.held_at(device, org, leaf) {
+        Some(true) => Relationship::CurrentCustodian,
+        Some(false) => Relationship::PastCustodian,
+        None => Relationship::None,
+    }
+}
+
+/// Whether the organisation may see the device at all (for roles that do
+/// not see every device): it holds or held it (directly or through a
+/// device it was in), it was shipped to it, it services it, or the device
+/// is installed now in one it may see. Otherwise the device does not
+/// exist for it.
+pub fn may_see_device(custody: &Custody, device: i64, org: i64) -> bool {
+    let mut current = device;
+    for _ in 0..16 {
+        if !custody.held_spans(current, org).is_empty()
+            || custody.is_open(current, Kind::ShippedTo, org)
+            || custody.is_open(current, Kind::ServicePartner, org)
+        {
+            return true;
+        }
+        match custody.parent_now(current) {
+            Some(p) => current = p,
+            None => return false,
+        }
+    }
+    false
+}
+
+/// The caller's standing towards a device named in an event's `epcList`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Standing {
+    /// Admin or staff of the manufacturer.
+    Manufacturer,
+    /// Its organisation holds the device (directly or through a parent).
+    Holds,
+    /// The device was shipped to its organisation (it may record receipt).
+    ShippedTo,
+    /// Its organisation services the device or a device it is in.
+    Services,
+}
+
+/// Why the caller may not capture an event with this step and disposition
+/// for a device it stands towards as given, or None when it may
+/// (docs/device-lifecycle.md, "Who may capture what").
+pub fn capture_refusal(
+    role: Role,
+    standing: Standing,
+    biz_step: Option<&str>,
+    disposition: Option<&str>,
+) -> Option<&'static str> {
+    if standing == Standing::Manufacturer || role.is_manufacturer() {
+        return None;
+    }
+    let ends_life = matches!(disposition, Some("destroyed"))
+        || matches!(biz_step, Some("decommissioning") | Some("destroying"));
+    if biz_step == Some("commissioning") {
+        return Some("only the manufacturer commissions devices");
+    }
+    if disposition == Some("recalled") {
+        return Some("only the manufacturer recalls devices");
+    }
+    if ends_life && !(role == Role::Distributor && standing == Standing::Holds) {
+        return Some(
+            "only the manufacturer, or a distributor holding it, decommissions or destroys a device",
+        );
+    }
+    if disposition == Some("stolen") && standing != Standing::Holds {
+        return Some("only its holder or the manufacturer reports a device stolen");
+    }
+    if biz_step == Some(crate::domain::cbv::RECOVERING_STEP) && standing != Standing::Holds {
+        return Some("only its holder or the manufacturer records a recovery");
+    }
+    if standing == Standing::ShippedTo && biz_step != Some("receiving") {
+        return Some("a device shipped to you takes only its receipt");
+    }
+    None
 }
 
 #[cfg(test)]

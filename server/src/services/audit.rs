@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::Portal;
 use crate::auth::keyring::{Keyring, Purpose};
 use crate::domain::DeviceKey;
+use crate::domain::custody::{self, Interval, Kind};
 use crate::domain::visibility::{Visibility, standard_class};
 use crate::ledger::{
     self, Hash, Leaf, MemoryTileStore, NoteVerifier, Opening, Salt, leaf_hash, node_hash,
@@ -18,6 +19,7 @@ use crate::ledger::{
 };
 use crate::store::StoreError;
 use crate::store::audit::EventColumns;
+use crate::store::custody::CUSTODY_STEP;
 use crate::store::log::LeafRow;
 
 /// Leaves read per query.
@@ -35,6 +37,7 @@ pub struct AuditSummary {
     pub checkpoints: u64,
     pub log_keys: u64,
     pub access_rows: u64,
+    pub custody_intervals: u64,
 }
 
 impl fmt::Display for AuditSummary {
@@ -43,7 +46,7 @@ impl fmt::Display for AuditSummary {
             f,
             "audit passed: {} leaves ({} events, {} devices), {} commitments opened, {} erased \
              with a record, {} tiles, {} checkpoints verified with {} log key(s), {} access-log \
-             rows chained",
+             rows chained, {} custody intervals recomputed",
             self.leaves,
             self.events,
             self.devices,
@@ -52,7 +55,8 @@ impl fmt::Display for AuditSummary {
             self.tiles,
             self.checkpoints,
             self.log_keys,
-            self.access_rows
+            self.access_rows,
+            self.custody_intervals
         )
     }
 }
@@ -200,9 +204,74 @@ fn columns_match(cols: &EventColumns, fields: &HashMap<String, (Value, String)>)
 }
 
 impl Portal {
+    /// The custody intervals, recomputed from the events by capture's rules
+    /// (holder, shipped-to, installed-in) and from the device rows (one open
+    /// service-partner interval per assigned partner, at most one per
+    /// device), must be the stored ones. Returns how many were compared.
+    async fn audit_custody(&self) -> Result<u64, AuditError> {
+        let stored = self.store.all_intervals().await?;
+        let (partners, from_events): (Vec<Interval>, Vec<Interval>) = stored
+            .into_iter()
+            .partition(|i| i.kind == Kind::ServicePartner);
+        let replayed: std::collections::BTreeSet<Interval> =
+            custody::replay(&self.store.replay_events().await?)
+                .into_iter()
+                .collect();
+        let stored: std::collections::BTreeSet<Interval> = from_events.iter().cloned().collect();
+        if stored.len() != from_events.len() {
+            return Err(AuditError::Mismatch(fail(
+                "a custody interval is stored twice",
+            )));
+        }
+        if let Some(i) = replayed
+            .difference(&stored)
+            .chain(stored.difference(&replayed))
+            .next()
+        {
+            let missing = !stored.contains(i);
+            return Err(AuditError::Mismatch(fail(format!(
+                "custody interval {} {} of organisation or device row {} from position {} to {}: {}",
+                i.kind.as_str(),
+                i.device,
+                i.party,
+                i.from,
+                i.to.map_or("now".to_owned(), |t| t.to_string()),
+                if missing {
+                    "the events imply it, but it is not stored"
+                } else {
+                    "stored, but the events do not imply it"
+                }
+            ))));
+        }
+        let mut open: Vec<(i64, i64)> = partners
+            .iter()
+            .filter(|i| i.to.is_none())
+            .map(|i| (i.device, i.party))
+            .collect();
+        open.sort_unstable();
+        let assigned = self.store.service_partners().await?;
+        if open != assigned {
+            return Err(AuditError::Mismatch(fail(
+                "the open service-partner intervals do not match the devices' service partners",
+            )));
+        }
+        if let Some(i) = partners.iter().find(|i| i.to.is_some_and(|t| t <= i.from)) {
+            return Err(AuditError::Mismatch(fail(format!(
+                "service-partner interval of device row {} ends before it starts",
+                i.device
+            ))));
+        }
+        Ok((from_events.len() + partners.len()) as u64)
+    }
+
     /// Audits the whole database; see the module documentation.
     pub async fn audit(&self) -> Result<AuditSummary, AuditError> {
         let store = &self.store;
+        if !store.data_step_done(CUSTODY_STEP).await? {
+            return Err(AuditError::CannotRun(format!(
+                "the data step {CUSTODY_STEP} has not run; run provenance migrate"
+            )));
+        }
         let log_ring = Keyring::load(&self.settings.keys_dir, Purpose::Log)
             .map_err(|e| AuditError::CannotRun(format!("{e:#}")))?;
         let origin = ledger::log_origin(&self.settings.public_base_url);
@@ -331,6 +400,8 @@ impl Portal {
                 ))));
             }
         }
+        // Last: the intervals are derived from everything checked above.
+        summary.custody_intervals = self.audit_custody().await?;
         Ok(summary)
     }
 

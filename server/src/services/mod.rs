@@ -65,6 +65,17 @@ impl Portal {
             .await
             .context("opening the database")?;
         store.migrate().await.context("running migrations")?;
+        // Versioned data steps that fill what a migration added.
+        if store
+            .run_custody_step(|events| crate::domain::custody::replay(&events))
+            .await
+            .context("filling the custody intervals")?
+        {
+            tracing::info!(
+                step = crate::store::custody::CUSTODY_STEP,
+                "data step applied"
+            );
+        }
         Self::with_store(settings, store)
     }
 

@@ -226,7 +226,7 @@ impl Portal {
         );
         if !self
             .store
-            .set_service_partner(device.id, org_id, &audit)
+            .assign_service_partner(device.id, org_id, &audit)
             .await?
         {
             return Err(ReferenceError::NotFound);

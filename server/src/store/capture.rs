@@ -121,6 +121,22 @@ pub struct NewLink {
     pub removed: Option<(usize, DateTime<Utc>)>,
 }
 
+/// A custody interval that a planned event opens or closes (indexes into
+/// that event's `devices`).
+#[derive(Clone, Debug)]
+pub struct CustodyChange {
+    /// index into `WritePlan::events`
+    pub event: usize,
+    /// index into that event's `devices`
+    pub device: usize,
+    /// the device existed before the batch (it may have open intervals)
+    pub existing: bool,
+    pub kind: crate::domain::custody::Kind,
+    /// the new party (a device as an index into the event's `devices`);
+    /// None closes the open interval only
+    pub party: Option<crate::domain::custody::Party<usize>>,
+}
+
 /// Everything one accepted batch writes.
 #[derive(Debug, Default)]
 pub struct WritePlan {
@@ -131,6 +147,8 @@ pub struct WritePlan {
     pub new_links: Vec<NewLink>,
     /// (existing link id, removing event index, removal time)
     pub closed_links: Vec<(i64, usize, DateTime<Utc>)>,
+    /// In plan order; written after the leaves, whose indexes bound them.
+    pub custody: Vec<CustodyChange>,
 }
 
 /// Database ids of what `CaptureTx::write` inserted, in plan order.

@@ -3,8 +3,7 @@
 use chrono::{DateTime, Utc};
 use entities::{component_link, device, event, event_device, event_field, organisation};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::capture::DeviceRow;
@@ -83,40 +82,6 @@ impl Store {
             .one(self.db())
             .await?
             .map(|m| m.slug))
-    }
-
-    /// Whether `org_id` captured any event on the device.
-    /// Whether the organisation captured any event of the device: one
-    /// query, whatever the answer.
-    pub async fn organisation_touched_device(
-        &self,
-        device_id: i64,
-        org_id: i64,
-    ) -> StoreResult<bool> {
-        let backend = self.backend();
-        let sql = match backend {
-            DbBackend::Postgres => {
-                "SELECT COUNT(*) AS n FROM event_device d JOIN event e ON e.id = d.event_id \
-                 WHERE d.device_id = $1 AND e.organisation_id = $2"
-            }
-            _ => {
-                "SELECT COUNT(*) AS n FROM event_device d JOIN event e ON e.id = d.event_id \
-                 WHERE d.device_id = ? AND e.organisation_id = ?"
-            }
-        };
-        let row = self
-            .db()
-            .query_one_raw(Statement::from_sql_and_values(
-                backend,
-                sql,
-                [device_id.into(), org_id.into()],
-            ))
-            .await?;
-        let n: i64 = match row {
-            Some(r) => r.try_get("", "n")?,
-            None => 0,
-        };
-        Ok(n > 0)
     }
 
     /// The device's events, oldest first (by eventTime, then capture order).
@@ -207,8 +172,8 @@ pub struct DeviceFilter {
 
 impl Store {
     /// Devices after id `after`, ascending by id, at most `limit`. With
-    /// `scope`, only devices that organisation holds, was shipped, services
-    /// or captured an event of.
+    /// `scope`, only devices that organisation holds or held, was shipped
+    /// or services (by the custody intervals).
     pub async fn devices_page(
         &self,
         filter: &DeviceFilter,
@@ -242,12 +207,13 @@ impl Store {
             clause(" AND created_at <= ?", t.into());
         }
         if let Some(org) = scope {
+            // What the custody intervals say it holds or held, was
+            // shipped and has not received, or services now.
             text.push_str(
-                " AND (custodian_id = ? OR shipped_to_id = ? OR service_partner_id = ? OR id IN \
-                 (SELECT d.device_id FROM event_device d JOIN event e ON e.id = d.event_id \
-                 WHERE e.organisation_id = ?))",
+                " AND id IN (SELECT device_id FROM custody_interval WHERE party_id = ? AND \
+                 (kind = 'holder' OR (kind IN ('shipped_to', 'service_partner') AND to_pos IS NULL)))",
             );
-            values.extend([org.into(), org.into(), org.into(), org.into()]);
+            values.push(org.into());
         }
         text.push_str(&format!(" ORDER BY id LIMIT {limit}"));
         self.count_device_query();

@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 mod bulk;
 pub mod capture;
+pub mod custody;
 mod demo;
 pub mod devices;
 pub mod log;

@@ -1,9 +1,9 @@
 //! Reference data: locations, products, service partner assignment.
 
 use chrono::Utc;
-use entities::{device, location, product};
+use entities::{location, product};
 use sea_orm::TransactionTrait;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, sea_query::Expr};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 
 use super::access::{AccessRow, append_in};
 use super::{Store, StoreResult};
@@ -156,27 +156,5 @@ impl Store {
                 .filter(location::Column::LocalId.eq(local_id));
         }
         Ok(q.one(self.db()).await?.is_some())
-    }
-
-    /// Sets the device's service partner; false when there is no such device.
-    #[tracing::instrument(skip(self, audit))]
-    pub async fn set_service_partner(
-        &self,
-        device_id: i64,
-        org_id: Option<i64>,
-        audit: &AccessRow,
-    ) -> StoreResult<bool> {
-        let tx = self.db().begin().await?;
-        let r = device::Entity::update_many()
-            .col_expr(device::Column::ServicePartnerId, Expr::value(org_id))
-            .filter(device::Column::Id.eq(device_id))
-            .exec(&tx)
-            .await?;
-        if r.rows_affected != 1 {
-            return Ok(false);
-        }
-        append_in(&tx, std::slice::from_ref(audit)).await?;
-        tx.commit().await?;
-        Ok(true)
     }
 }

@@ -17,9 +17,11 @@ use super::Portal;
 use super::log::{build_leaves, chain_heads, leaf_job};
 use crate::auth::{Principal, Role};
 use crate::domain::DeviceKey;
+use crate::domain::custody::Party;
 use crate::domain::event::{RawEvent, ValidEvent, validate};
 use crate::store::StoreError;
 use crate::store::capture::DeviceHandle;
+use crate::store::custody::CustodyWrite;
 use planner::Planner;
 
 pub const MAX_BATCH: usize = 10_000;
@@ -35,11 +37,30 @@ pub mod status {
     pub const RECALLED: &str = "recalled";
     pub const STOLEN: &str = "stolen";
     pub const DECOMMISSIONED: &str = "decommissioned";
+    /// The portal's own business step that ends a theft (CBV has none):
+    /// docs/device-lifecycle.md, "Recovery".
+    pub const RECOVERING_STEP: &str = crate::domain::cbv::RECOVERING_STEP;
 }
 
-/// The status an event gives the devices of its `epcList`, if it changes it.
-/// A disposition that says what happened to the unit wins over the step.
-pub fn status_after(biz_step: Option<&str>, disposition: Option<&str>) -> Option<&'static str> {
+/// The status an event gives the devices of its `epcList`, if it changes
+/// it (docs/device-lifecycle.md, "Status"). A disposition that says what
+/// happened to the unit wins over the step. A stolen unit's status changes
+/// only by its recovery; a recalled unit's only by its decommissioning
+/// (later also by the recall's remedy): no other event clears either.
+pub fn status_after(
+    current: &str,
+    biz_step: Option<&str>,
+    disposition: Option<&str>,
+) -> Option<&'static str> {
+    let decommissioned = matches!(disposition, Some("destroyed"))
+        || matches!(biz_step, Some("decommissioning") | Some("destroying"));
+    match current {
+        status::STOLEN => {
+            return (biz_step == Some(status::RECOVERING_STEP)).then_some(status::IN_STOCK);
+        }
+        status::RECALLED => return decommissioned.then_some(status::DECOMMISSIONED),
+        _ => {}
+    }
     let by_disposition = match disposition {
         Some("returned") => Some(status::RETURNED),
         Some("recalled") => Some(status::RECALLED),
@@ -261,7 +282,8 @@ impl Portal {
                 return Err(CaptureError::Rejected(rejections));
             }
             let elements = planner.elements();
-            let plan = planner.finish();
+            let mut plan = planner.finish();
+            let custody = std::mem::take(&mut plan.custody);
             let mut existing = Vec::new();
             let mut jobs = Vec::with_capacity(fresh.len());
             for (((_, e, _), planned), elements) in fresh.iter().zip(&plan.events).zip(elements) {
@@ -286,6 +308,34 @@ impl Portal {
                 .await
                 .map_err(|e| StoreError::Corrupt(format!("building the leaves failed: {e}")))??;
             let leaves = self.append_to_log(&tx, built, &written).await?;
+            // Custody intervals are bounded by the leaves' indexes: an
+            // event's position is its first leaf.
+            let mut writes = Vec::with_capacity(custody.len());
+            for c in custody {
+                let (Some(pos), Some(ids)) = (
+                    leaves.get(c.event).and_then(|l| l.first()),
+                    written.devices_per_event.get(c.event),
+                ) else {
+                    return Err(StoreError::Corrupt("custody change of no event".into()).into());
+                };
+                let party = match c.party {
+                    None => None,
+                    Some(Party::Organisation(o)) => Some(o),
+                    Some(Party::Device(j)) => Some(*ids.get(j).ok_or_else(|| {
+                        StoreError::Corrupt("custody change of no device".into())
+                    })?),
+                };
+                writes.push(CustodyWrite {
+                    device: *ids
+                        .get(c.device)
+                        .ok_or_else(|| StoreError::Corrupt("custody change of no device".into()))?,
+                    existing: c.existing,
+                    kind: c.kind,
+                    party,
+                    pos: *pos,
+                });
+            }
+            tx.write_custody(&writes).await?;
             let mut devices: Vec<String> = Vec::new();
             let mut classes: Vec<crate::domain::visibility::Visibility> = Vec::new();
             for (_, e, _) in &fresh {

@@ -8,10 +8,13 @@ use chrono::{DateTime, Utc};
 use super::{Rejection, key_str, status, status_after};
 use crate::auth::{Principal, Role};
 use crate::domain::DeviceKey;
+use crate::domain::custody::{Party, Snapshot, changes};
 use crate::domain::event::{Action, DeviceRef, EventType, ValidEvent};
 use crate::domain::visibility::{Visibility, standard_class};
+use crate::policy::{self, Standing};
 use crate::store::capture::{
-    CaptureTx, DeviceHandle, DeviceRow, DeviceState, NewDevice, NewEvent, NewLink, WritePlan,
+    CaptureTx, CustodyChange, DeviceHandle, DeviceRow, DeviceState, NewDevice, NewEvent, NewLink,
+    WritePlan,
 };
 
 use super::CaptureError;
@@ -170,21 +173,20 @@ impl Planner {
             .unwrap_or_default()
     }
 
-    /// May the caller capture this event for this device? Partners: devices
-    /// they hold, or that they service (directly or as part of a device they
-    /// service); a device shipped to them only to record its receipt. A
-    /// device they may not touch is reported exactly like an unknown one.
-    fn may_touch(&self, h: DeviceHandle, receiving: bool) -> bool {
+    /// The caller's standing towards a device it names: it holds it, it
+    /// was shipped to it (which lets it record only the receipt), or it
+    /// services it or a device it is in. None: the device does not exist
+    /// for the caller, and is reported exactly like an unknown one.
+    fn standing(&self, h: DeviceHandle, receiving: bool) -> Option<Standing> {
         if self.role.is_manufacturer() {
-            return true;
+            return Some(Standing::Manufacturer);
         }
-        let Some(d) = self.devices.get(&h) else {
-            return false;
-        };
-        if self.custodian(h) == Some(self.org_id)
-            || (receiving && d.state.shipped_to_id == Some(self.org_id))
-        {
-            return true;
+        let d = self.devices.get(&h)?;
+        if self.custodian(h) == Some(self.org_id) {
+            return Some(Standing::Holds);
+        }
+        if receiving && d.state.shipped_to_id == Some(self.org_id) {
+            return Some(Standing::ShippedTo);
         }
         // The service partner of the device or of any device it is in.
         let mut current = Some(h);
@@ -195,11 +197,30 @@ impl Planner {
                 .get(&c)
                 .is_some_and(|x| x.service_partner_id == Some(self.org_id))
             {
-                return true;
+                return Some(Standing::Services);
             }
             current = self.parent_of.get(&c).map(|(p, _)| *p);
         }
-        false
+        None
+    }
+
+    fn may_touch(&self, h: DeviceHandle, receiving: bool) -> bool {
+        self.standing(h, receiving).is_some()
+    }
+
+    /// The custody state of a device as the intervals record it.
+    fn snapshot(&self, h: DeviceHandle) -> Snapshot<DeviceHandle> {
+        let parent = self.parent_of.get(&h).map(|(p, _)| *p);
+        let state = self.devices.get(&h).map(|d| &d.state);
+        Snapshot {
+            holder: if parent.is_some() {
+                None
+            } else {
+                state.and_then(|s| s.custodian_id)
+            },
+            shipped_to: state.and_then(|s| s.shipped_to_id),
+            installed_in: parent,
+        }
     }
 
     fn existing(
@@ -238,6 +259,7 @@ impl Planner {
         let receiving = e.is_biz_step("receiving");
         // Resolve every device first; nothing changes before all are known.
         let mut epcs = Vec::with_capacity(e.epcs.len());
+        let mut created: Vec<DeviceHandle> = Vec::new();
         for d in &e.epcs {
             if commissioning {
                 if !self.role.is_manufacturer() {
@@ -272,6 +294,7 @@ impl Planner {
                     },
                 });
                 self.handles.insert(key_str(&d.key), h);
+                created.push(h);
                 self.devices.insert(
                     h,
                     Dev {
@@ -299,6 +322,39 @@ impl Planner {
         for c in &e.children {
             children.push(self.existing("childEPCs", c, false).map_err(reject)?);
         }
+        // What each partner role may capture (docs/device-lifecycle.md,
+        // "Who may capture what"), decided by the policy per device.
+        for &h in &epcs {
+            if let Some(standing) = self.standing(h, receiving)
+                && let Some(reason) = policy::capture_refusal(
+                    self.role,
+                    standing,
+                    e.biz_step.as_deref(),
+                    e.disposition.as_deref(),
+                )
+            {
+                return Err(reject((
+                    "epcList".into(),
+                    format!("{}: {reason}", self.key_of(h)),
+                )));
+            }
+        }
+        let mut touched: Vec<DeviceHandle> = Vec::new();
+        for h in parent.iter().chain(&epcs).chain(&children) {
+            if !touched.contains(h) {
+                touched.push(*h);
+            }
+        }
+        let before: Vec<Snapshot<DeviceHandle>> = touched
+            .iter()
+            .map(|h| {
+                if created.contains(h) {
+                    Snapshot::default()
+                } else {
+                    self.snapshot(*h)
+                }
+            })
+            .collect();
 
         // Component links.
         if let (EventType::Aggregation, Some(p)) = (e.event_type, parent) {
@@ -333,6 +389,21 @@ impl Planner {
                         }
                     }
                     let holder = self.custodian(p);
+                    if !self.role.is_manufacturer() {
+                        for &c in &children {
+                            let child_holder = self.custodian(c);
+                            if child_holder != holder && child_holder != Some(self.org_id) {
+                                return Err(reject((
+                                    "childEPCs".into(),
+                                    format!(
+                                        "{} is held by another organisation than {}; only its holder moves it",
+                                        self.key_of(c),
+                                        self.key_of(p)
+                                    ),
+                                )));
+                            }
+                        }
+                    }
                     for &c in &children {
                         let link = self.plan.new_links.len();
                         self.plan.new_links.push(NewLink {
@@ -413,6 +484,19 @@ impl Planner {
                 continue;
             };
             let (key, shipped_to) = (format!("{}/{}", d.gtin, d.serial), d.state.shipped_to_id);
+            let stolen = d.state.status == status::STOLEN;
+            if stolen && (destination.is_some() || receiving) {
+                return Err(reject((
+                    "epcList".into(),
+                    format!("{key} is reported stolen; record its recovery first"),
+                )));
+            }
+            if e.is_biz_step(status::RECOVERING_STEP) && !stolen {
+                return Err(reject((
+                    "epcList".into(),
+                    format!("{key} is not reported stolen"),
+                )));
+            }
             if let Some(dest) = destination {
                 if !self.role.is_manufacturer() && !holds {
                     return Err(reject(("epcList".into(), format!("you do not hold {key}"))));
@@ -439,8 +523,12 @@ impl Planner {
                     d.state.shipped_to_id = None;
                 }
             }
-            if let Some(s) = status_after(e.biz_step.as_deref(), e.disposition.as_deref())
-                && let Some(d) = self.devices.get_mut(&h)
+            if let Some(d) = self.devices.get_mut(&h)
+                && let Some(s) = status_after(
+                    &d.state.status,
+                    e.biz_step.as_deref(),
+                    e.disposition.as_deref(),
+                )
             {
                 d.state.status = s.to_owned();
             }
@@ -479,6 +567,35 @@ impl Planner {
                 if !devices.iter().any(|(x, _)| *x == h) {
                     devices.push((h, role));
                 }
+            }
+        }
+        // The custody intervals this event opens and closes: the difference
+        // between each device's state before and after it.
+        let event_index = self.plan.events.len();
+        for (j, (h, _)) in devices.iter().enumerate() {
+            let Some(before) = touched
+                .iter()
+                .position(|x| x == h)
+                .and_then(|i| before.get(i))
+            else {
+                continue;
+            };
+            for (kind, party) in changes(before, &self.snapshot(*h)) {
+                let party = match party {
+                    None => None,
+                    Some(Party::Organisation(o)) => Some(Party::Organisation(o)),
+                    Some(Party::Device(p)) => match devices.iter().position(|(x, _)| *x == p) {
+                        Some(i) => Some(Party::Device(i)),
+                        None => continue,
+                    },
+                };
+                self.plan.custody.push(CustodyChange {
+                    event: event_index,
+                    device: j,
+                    existing: matches!(h, DeviceHandle::Existing(_)),
+                    kind,
+                    party,
+                });
             }
         }
         self.plan.events.push(NewEvent {

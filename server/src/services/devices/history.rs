@@ -26,7 +26,9 @@ impl Portal {
     ) -> Result<Vec<EventView>, ReadError> {
         let leaves = self.store.leaf_indexes_of_device(device.id).await?;
         let records = self.store.events_of_device(device.id).await?;
-        let relationships = self.relationships(principal, device, &records).await?;
+        let relationships = self
+            .relationships(principal, device, &records, &leaves)
+            .await?;
         let ids: Vec<i64> = records.iter().map(|e| e.id).collect();
         let mut erased = self.store.erased_names(&ids).await?;
         // Commitments are read from the device's leaves, only when the
@@ -138,68 +140,30 @@ impl Portal {
     }
 
     /// The caller's organisation's relationship to the device at each of
-    /// its events (docs/access-policy.md): custody follows the events —
-    /// the commissioning organisation holds a new device, `receiving` moves
-    /// it to the receiver; an event the organisation captured counts as
-    /// held.
+    /// its events: a lookup in the custody intervals written at capture
+    /// (`policy::relationship_at`), never a replay of the history.
     async fn relationships(
         &self,
         principal: &Principal,
         device: &DeviceView,
         records: &[EventRecord],
+        leaves: &HashMap<i64, i64>,
     ) -> Result<Vec<Relationship>, StoreError> {
         if policy::sees_every_device(principal.role) {
             return Ok(vec![Relationship::None; records.len()]);
         }
-        if device.service_partner.as_deref() == Some(principal.org.as_str()) {
-            return Ok(vec![Relationship::ServicePartner; records.len()]);
-        }
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
             return Ok(vec![Relationship::None; records.len()]);
         };
-        let holds_now = device.custodian.as_deref() == Some(principal.org.as_str());
-        // Custody is replayed in capture order (the event rows' ids), not
-        // by eventTime, which the capturing client chooses: a backdated
-        // `receiving` must not make its organisation the holder of what
-        // happened before it was captured.
-        let mut order: Vec<usize> = (0..records.len()).collect();
-        order.sort_by_key(|&i| records[i].id);
-        let mut holder: Option<i64> = None;
-        let mut held = vec![false; records.len()];
-        let mut current = vec![false; records.len()];
-        let mut since_custody: Vec<usize> = Vec::new();
-        for i in order {
-            let e = &records[i];
-            let takes_custody = match e.biz_step.as_deref() {
-                Some("commissioning") => holder.is_none(),
-                Some("receiving") => true,
-                _ => false,
-            };
-            if takes_custody {
-                if holder != Some(e.organisation_id) {
-                    since_custody.clear();
-                }
-                holder = Some(e.organisation_id);
-            }
-            held[i] = holder == Some(org.id) || e.organisation_id == org.id;
-            if holder == Some(org.id) {
-                since_custody.push(i);
-            }
-        }
-        // Its present custody: the events since it last took the device.
-        if holds_now {
-            for i in since_custody {
-                current[i] = true;
-            }
-        }
-        Ok(held
-            .into_iter()
-            .zip(current)
-            .map(|(held, current)| match (held, current) {
-                (true, true) => Relationship::CurrentCustodian,
-                (true, false) => Relationship::PastCustodian,
-                (false, _) => Relationship::None,
-            })
+        let custody = self.store.custody_chain(&[device.id]).await?;
+        Ok(records
+            .iter()
+            .map(
+                |e| match leaves.get(&e.id).and_then(|l| u64::try_from(*l).ok()) {
+                    Some(leaf) => policy::relationship_at(&custody, device.id, org.id, leaf),
+                    None => Relationship::None,
+                },
+            )
             .collect())
     }
 }

@@ -200,30 +200,8 @@ impl Portal {
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
             return Ok(false);
         };
-        // The device, then the device it is installed in, and so on up: a
-        // component is visible to whoever may see the device it is in.
-        let mut current = row.clone();
-        for _ in 0..16 {
-            if current.shipped_to_id == Some(org.id)
-                || current.service_partner_id == Some(org.id)
-                || self
-                    .store
-                    .organisation_touched_device(current.id, org.id)
-                    .await?
-            {
-                return Ok(true);
-            }
-            let links = self.store.links_as_child(current.id).await?;
-            let Some(open) = links.iter().find(|l| l.removed_at.is_none()) else {
-                // The top of the assembly holds the custody.
-                return Ok(current.custodian_id == Some(org.id));
-            };
-            match self.store.device_by_id(open.parent_id).await? {
-                Some(parent) => current = parent,
-                None => return Ok(false),
-            }
-        }
-        Ok(false)
+        let custody = self.store.custody_chain(&[row.id]).await?;
+        Ok(policy::may_see_device(&custody, row.id, org.id))
     }
 
     async fn view_if_visible(

@@ -1,0 +1,503 @@
+//! Custody as data (docs/device-lifecycle.md, "Custody intervals"): who
+//! holds a unit, who it was shipped to, who services it and which device it
+//! is installed in, as intervals of log positions. Pure: no I/O.
+//!
+//! A position is a leaf index of the public log. An event's position is the
+//! first leaf index of that event; an interval `[from, to)` holds for an
+//! event whose leaf for the device lies in it. Capture writes the intervals
+//! in its transaction; reads look them up; [`replay`] recomputes them from
+//! the stored events for the data step and the audit.
+
+use std::collections::HashMap;
+
+/// The kind of an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// The organisation holds the unit (a unit installed in another has no
+    /// holder of its own: it is held through its parent).
+    Holder,
+    /// The unit was shipped to the organisation, which has not received it.
+    ShippedTo,
+    /// The organisation is the unit's assigned service partner.
+    ServicePartner,
+    /// The unit is installed in the party, a device.
+    InstalledIn,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::Holder,
+        Kind::ShippedTo,
+        Kind::ServicePartner,
+        Kind::InstalledIn,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Holder => "holder",
+            Kind::ShippedTo => "shipped_to",
+            Kind::ServicePartner => "service_partner",
+            Kind::InstalledIn => "installed_in",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One interval: from `from` up to, not including, `to` (open when None).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Interval {
+    pub device: i64,
+    pub kind: Kind,
+    /// An organisation, or for `InstalledIn` the parent device.
+    pub party: i64,
+    pub from: u64,
+    pub to: Option<u64>,
+}
+
+impl Interval {
+    pub fn contains(&self, pos: u64) -> bool {
+        self.from <= pos && self.to.is_none_or(|t| pos < t)
+    }
+}
+
+/// The custody-relevant state of one unit between two events, as capture
+/// keeps it: the holder of a unit that is not installed, the organisation
+/// it is shipped to, the device it is installed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Snapshot<D> {
+    pub holder: Option<i64>,
+    pub shipped_to: Option<i64>,
+    pub installed_in: Option<D>,
+}
+
+impl<D> Default for Snapshot<D> {
+    fn default() -> Self {
+        Self {
+            holder: None,
+            shipped_to: None,
+            installed_in: None,
+        }
+    }
+}
+
+/// What changes from one snapshot to the next: for each kind that changed,
+/// the new party (None: the interval closes and none opens).
+pub fn changes<D: Copy + Eq>(
+    before: &Snapshot<D>,
+    after: &Snapshot<D>,
+) -> Vec<(Kind, Option<Party<D>>)> {
+    let mut out = Vec::new();
+    if before.holder != after.holder {
+        out.push((Kind::Holder, after.holder.map(Party::Organisation)));
+    }
+    if before.shipped_to != after.shipped_to {
+        out.push((Kind::ShippedTo, after.shipped_to.map(Party::Organisation)));
+    }
+    if before.installed_in != after.installed_in {
+        out.push((Kind::InstalledIn, after.installed_in.map(Party::Device)));
+    }
+    out
+}
+
+/// The other side of an interval.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Party<D> {
+    Organisation(i64),
+    Device(D),
+}
+
+/// Builds intervals from changes given in log order: a change closes the
+/// device's open interval of its kind at `pos` and opens the new one.
+#[derive(Default)]
+pub struct Builder {
+    intervals: Vec<Interval>,
+    open: HashMap<(i64, Kind), usize>,
+}
+
+impl Builder {
+    /// Starts from a stored open interval.
+    pub fn seed(&mut self, interval: Interval) {
+        if interval.to.is_none() {
+            self.open
+                .insert((interval.device, interval.kind), self.intervals.len());
+        }
+        self.intervals.push(interval);
+    }
+
+    pub fn change(&mut self, device: i64, kind: Kind, party: Option<i64>, pos: u64) {
+        if let Some(i) = self.open.remove(&(device, kind)) {
+            self.intervals[i].to = Some(pos);
+        }
+        if let Some(party) = party {
+            self.open.insert((device, kind), self.intervals.len());
+            self.intervals.push(Interval {
+                device,
+                kind,
+                party,
+                from: pos,
+                to: None,
+            });
+        }
+    }
+
+    /// The intervals, sorted, without empty ones.
+    pub fn finish(self) -> Vec<Interval> {
+        let mut out: Vec<Interval> = self
+            .intervals
+            .into_iter()
+            .filter(|i| i.to != Some(i.from))
+            .collect();
+        out.sort();
+        out
+    }
+}
+
+/// A stored event as [`replay`] needs it.
+#[derive(Clone, Debug)]
+pub struct ReplayEvent {
+    /// The event's position: its first leaf index.
+    pub pos: u64,
+    /// The capturing organisation.
+    pub organisation: i64,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub biz_step: Option<String>,
+    pub epcs: Vec<i64>,
+    pub parent: Option<i64>,
+    pub children: Vec<i64>,
+    /// For shipping: the organisation named in `destinationList`.
+    pub destination: Option<i64>,
+}
+
+/// Recomputes the holder, shipped-to and installed-in intervals from the
+/// events in capture order, by capture's rules (docs/device-lifecycle.md,
+/// "Custody"). Service-partner intervals come from assignments, not events,
+/// and are not part of it.
+pub fn replay(events: &[ReplayEvent]) -> Vec<Interval> {
+    #[derive(Clone, Copy, Default)]
+    struct State {
+        custodian: Option<i64>,
+        shipped_to: Option<i64>,
+        parent: Option<i64>,
+    }
+    let mut state: HashMap<i64, State> = HashMap::new();
+    let effective = |state: &HashMap<i64, State>, mut d: i64| -> Option<i64> {
+        for _ in 0..64 {
+            match state.get(&d).and_then(|s| s.parent) {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        state.get(&d).and_then(|s| s.custodian)
+    };
+    let snapshot = |state: &HashMap<i64, State>, d: i64| -> Snapshot<i64> {
+        let s = state.get(&d).copied().unwrap_or_default();
+        Snapshot {
+            holder: if s.parent.is_some() {
+                None
+            } else {
+                s.custodian
+            },
+            shipped_to: s.shipped_to,
+            installed_in: s.parent,
+        }
+    };
+    let mut builder = Builder::default();
+    for e in events {
+        let mut touched: Vec<i64> = Vec::new();
+        for d in e
+            .parent
+            .iter()
+            .chain(e.epcs.iter())
+            .chain(e.children.iter())
+        {
+            if !touched.contains(d) {
+                touched.push(*d);
+            }
+        }
+        let before: Vec<Snapshot<i64>> = touched.iter().map(|d| snapshot(&state, *d)).collect();
+        let step = e.biz_step.as_deref();
+        if step == Some("commissioning") {
+            for d in &e.epcs {
+                state.entry(*d).or_insert(State {
+                    custodian: Some(e.organisation),
+                    ..State::default()
+                });
+            }
+        }
+        if let (Some(p), "AggregationEvent") = (e.parent, e.event_type.as_str()) {
+            let holder = effective(&state, p);
+            match e.action.as_deref() {
+                Some("ADD") => {
+                    for c in &e.children {
+                        let s = state.entry(*c).or_default();
+                        s.parent = Some(p);
+                        s.custodian = holder;
+                        s.shipped_to = None;
+                    }
+                }
+                Some("DELETE") => {
+                    for c in &e.children {
+                        let s = state.entry(*c).or_default();
+                        s.parent = None;
+                        s.custodian = holder;
+                    }
+                }
+                _ => {}
+            }
+        }
+        for d in &e.epcs {
+            if step == Some("shipping")
+                && let Some(dest) = e.destination
+            {
+                state.entry(*d).or_default().shipped_to = Some(dest);
+            }
+            if step == Some("receiving") {
+                let s = state.entry(*d).or_default();
+                s.custodian = Some(e.organisation);
+                s.shipped_to = None;
+            }
+        }
+        for (d, before) in touched.iter().zip(before) {
+            let after = snapshot(&state, *d);
+            for (kind, party) in changes(&before, &after) {
+                let party = party.map(|p| match p {
+                    Party::Organisation(o) => o,
+                    Party::Device(x) => x,
+                });
+                builder.change(*d, kind, party, e.pos);
+            }
+        }
+    }
+    builder.finish()
+}
+
+/// The intervals of a device and of every device it was ever installed in,
+/// as far up as the store loaded them: what relationship lookups read.
+#[derive(Clone, Debug, Default)]
+pub struct Custody {
+    by_device: HashMap<i64, Vec<Interval>>,
+}
+
+/// How far up an assembly tree lookups go (guards against a cycle in
+/// corrupt data).
+const MAX_DEPTH: usize = 16;
+
+impl Custody {
+    pub fn new(intervals: impl IntoIterator<Item = Interval>) -> Self {
+        let mut by_device: HashMap<i64, Vec<Interval>> = HashMap::new();
+        for i in intervals {
+            by_device.entry(i.device).or_default().push(i);
+        }
+        Self { by_device }
+    }
+
+    fn of(&self, device: i64) -> &[Interval] {
+        self.by_device.get(&device).map_or(&[], Vec::as_slice)
+    }
+
+    /// The devices `device` was ever installed in.
+    pub fn parents(&self, device: i64) -> impl Iterator<Item = i64> + '_ {
+        self.of(device)
+            .iter()
+            .filter(|i| i.kind == Kind::InstalledIn)
+            .map(|i| i.party)
+    }
+
+    /// The device `device` is installed in now.
+    pub fn parent_now(&self, device: i64) -> Option<i64> {
+        self.of(device)
+            .iter()
+            .find(|i| i.kind == Kind::InstalledIn && i.to.is_none())
+            .map(|i| i.party)
+    }
+
+    /// Whether `org` has an open interval of `kind` on the device.
+    pub fn is_open(&self, device: i64, kind: Kind, org: i64) -> bool {
+        self.of(device)
+            .iter()
+            .any(|i| i.kind == kind && i.party == org && i.to.is_none())
+    }
+
+    /// The spans during which `org` held the device: directly, or by
+    /// holding a device it was installed in while it was installed there.
+    /// Sorted, with spans that meet or overlap merged: custody that passes
+    /// from the part to its parent and back without leaving the
+    /// organisation is one span.
+    pub fn held_spans(&self, device: i64, org: i64) -> Vec<(u64, Option<u64>)> {
+        let mut spans = self.held_spans_at(device, org, 0);
+        spans.sort();
+        let mut out: Vec<(u64, Option<u64>)> = Vec::with_capacity(spans.len());
+        for (from, to) in spans {
+            match out.last_mut() {
+                Some((_, end)) if end.is_none_or(|e| from <= e) => {
+                    *end = match (*end, to) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        _ => None,
+                    };
+                }
+                _ => out.push((from, to)),
+            }
+        }
+        out
+    }
+
+    fn held_spans_at(&self, device: i64, org: i64, depth: usize) -> Vec<(u64, Option<u64>)> {
+        let mut out: Vec<(u64, Option<u64>)> = self
+            .of(device)
+            .iter()
+            .filter(|i| i.kind == Kind::Holder && i.party == org)
+            .map(|i| (i.from, i.to))
+            .collect();
+        if depth >= MAX_DEPTH {
+            return out;
+        }
+        for link in self
+            .of(device)
+            .iter()
+            .filter(|i| i.kind == Kind::InstalledIn)
+        {
+            for (from, to) in self.held_spans_at(link.party, org, depth + 1) {
+                let start = from.max(link.from);
+                let end = match (to, link.to) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+                if end.is_none_or(|e| start < e) {
+                    out.push((start, end));
+                }
+            }
+        }
+        out
+    }
+
+    /// Whether `org` held the device at `pos`: `Some(true)` when the span
+    /// containing it is still open (it holds the device now), `Some(false)`
+    /// when it has ended, None when it did not hold it then.
+    pub fn held_at(&self, device: i64, org: i64, pos: u64) -> Option<bool> {
+        self.held_spans(device, org)
+            .into_iter()
+            .filter(|(from, to)| *from <= pos && to.is_none_or(|t| pos < t))
+            .map(|(_, to)| to.is_none())
+            .reduce(|a, b| a || b)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(pos: u64, org: i64, step: &str, epcs: &[i64]) -> ReplayEvent {
+        ReplayEvent {
+            pos,
+            organisation: org,
+            event_type: "ObjectEvent".into(),
+            action: Some("OBSERVE".into()),
+            biz_step: Some(step.into()),
+            epcs: epcs.to_vec(),
+            parent: None,
+            children: vec![],
+            destination: None,
+        }
+    }
+
+    fn ship(pos: u64, org: i64, epcs: &[i64], to: i64) -> ReplayEvent {
+        ReplayEvent {
+            destination: Some(to),
+            ..ev(pos, org, "shipping", epcs)
+        }
+    }
+
+    fn agg(pos: u64, org: i64, action: &str, parent: i64, children: &[i64]) -> ReplayEvent {
+        ReplayEvent {
+            event_type: "AggregationEvent".into(),
+            action: Some(action.into()),
+            biz_step: Some("assembling".into()),
+            epcs: vec![],
+            parent: Some(parent),
+            children: children.to_vec(),
+            ..ev(pos, org, "assembling", &[])
+        }
+    }
+
+    /// The first leak of issue 12: a part received loose, installed in a
+    /// pack and shipped on inside it. Its first receiver's holding ends when
+    /// the pack's next holder receives the pack.
+    #[test]
+    fn custody_through_a_parent_ends_with_the_parents() {
+        let (maker, d1, d2) = (1, 2, 3);
+        let (part, pack) = (10, 20);
+        let events = vec![
+            ev(0, maker, "commissioning", &[part, pack]),
+            ship(2, maker, &[part, pack], d1),
+            ev(4, d1, "receiving", &[part, pack]),
+            agg(6, d1, "ADD", pack, &[part]),
+            ship(8, d1, &[pack], d2),
+            ev(9, d2, "receiving", &[pack]),
+            ev(10, d2, "inspecting", &[part]),
+        ];
+        let custody = Custody::new(replay(&events));
+        assert_eq!(custody.held_spans(part, d1), vec![(4, Some(9))]);
+        assert_eq!(custody.held_at(part, d1, 10), None);
+        assert_eq!(custody.held_at(part, d1, 7), Some(false));
+        assert_eq!(custody.held_at(part, d2, 10), Some(true));
+        assert_eq!(custody.held_at(part, maker, 0), Some(false));
+        assert_eq!(custody.parent_now(part), Some(pack));
+        assert!(custody.is_open(pack, Kind::Holder, d2));
+        assert!(!custody.is_open(pack, Kind::ShippedTo, d2));
+    }
+
+    #[test]
+    fn a_removed_part_stays_with_the_parents_holder() {
+        let (maker, d1) = (1, 2);
+        let (part, pack) = (10, 20);
+        let events = vec![
+            ev(0, maker, "commissioning", &[part, pack]),
+            agg(2, maker, "ADD", pack, &[part]),
+            ship(4, maker, &[pack], d1),
+            ev(5, d1, "receiving", &[pack]),
+            agg(6, d1, "DELETE", pack, &[part]),
+        ];
+        let intervals = replay(&events);
+        assert!(intervals.contains(&Interval {
+            device: part,
+            kind: Kind::Holder,
+            party: d1,
+            from: 6,
+            to: None
+        }));
+        let custody = Custody::new(intervals);
+        assert_eq!(custody.held_at(part, d1, 5), Some(true));
+        assert_eq!(custody.parent_now(part), None);
+    }
+
+    #[test]
+    fn builder_drops_empty_intervals() {
+        let mut b = Builder::default();
+        b.change(1, Kind::Holder, Some(5), 3);
+        b.change(1, Kind::Holder, Some(6), 3);
+        b.change(1, Kind::Holder, Some(7), 9);
+        assert_eq!(
+            b.finish(),
+            vec![
+                Interval {
+                    device: 1,
+                    kind: Kind::Holder,
+                    party: 6,
+                    from: 3,
+                    to: Some(9)
+                },
+                Interval {
+                    device: 1,
+                    kind: Kind::Holder,
+                    party: 7,
+                    from: 9,
+                    to: None
+                },
+            ]
+        );
+    }
+}
