@@ -12,6 +12,7 @@ mod auth;
 mod capture;
 mod cli;
 mod custody;
+mod custody_property;
 mod demo;
 mod events;
 mod health;

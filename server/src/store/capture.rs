@@ -282,6 +282,38 @@ impl CaptureTx {
         Ok(out)
     }
 
+    /// The devices each of these events reported stolen (disposition
+    /// `stolen`, the devices of its `epcList`), by eventID.
+    pub async fn theft_reports(
+        &self,
+        event_ids: &[String],
+    ) -> StoreResult<HashMap<String, Vec<i64>>> {
+        let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+        for chunk in event_ids.chunks(CHUNK) {
+            let events = event::Entity::find()
+                .filter(event::Column::EventId.is_in(chunk.iter().cloned()))
+                .filter(event::Column::Disposition.eq("stolen"))
+                .all(&self.tx)
+                .await?;
+            let ids: HashMap<i64, String> =
+                events.into_iter().map(|m| (m.id, m.event_id)).collect();
+            if ids.is_empty() {
+                continue;
+            }
+            let rows = entities::event_device::Entity::find()
+                .filter(entities::event_device::Column::EventId.is_in(ids.keys().copied()))
+                .filter(entities::event_device::Column::Role.eq("epc"))
+                .all(&self.tx)
+                .await?;
+            for r in rows {
+                if let Some(id) = ids.get(&r.event_id) {
+                    out.entry(id.clone()).or_default().push(r.device_id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// Product ids by GTIN-14.
     pub async fn products_by_gtin(&self, gtins: &[String]) -> StoreResult<HashMap<String, i64>> {
         let rows = product::Entity::find()

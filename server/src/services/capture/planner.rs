@@ -46,7 +46,20 @@ pub(super) struct Planner {
     parent_of: HashMap<DeviceHandle, (DeviceHandle, LinkRef)>,
     products: HashMap<String, i64>,
     orgs: HashMap<String, i64>,
+    /// Theft reports a recovery may name: eventID -> devices reported
+    /// stolen by it (stored ones, then this batch's).
+    thefts: HashMap<String, Vec<DeviceHandle>>,
     plan: WritePlan,
+}
+
+/// The eventID of the theft a recovery event ends.
+pub(super) const THEFT_EVENT_ID: &str = "theftEventID";
+
+fn theft_named(e: &ValidEvent) -> Option<&str> {
+    e.fields
+        .iter()
+        .find(|f| f.name == THEFT_EVENT_ID)
+        .and_then(|f| f.value.as_str())
 }
 
 pub(super) type Fresh = (usize, ValidEvent, String);
@@ -79,6 +92,24 @@ impl Planner {
             CaptureError::Forbidden("the token's organisation does not exist".into())
         })?;
         let products = tx.products_by_gtin(&gtins).await?;
+        let mut named: Vec<String> = fresh
+            .iter()
+            .filter(|(_, e, _)| e.is_biz_step(status::RECOVERING_STEP))
+            .filter_map(|(_, e, _)| theft_named(e).map(str::to_owned))
+            .collect();
+        named.sort();
+        named.dedup();
+        let thefts: HashMap<String, Vec<DeviceHandle>> = tx
+            .theft_reports(&named)
+            .await?
+            .into_iter()
+            .map(|(id, devices)| {
+                (
+                    id,
+                    devices.into_iter().map(DeviceHandle::Existing).collect(),
+                )
+            })
+            .collect();
         let mut rows: Vec<DeviceRow> = tx.devices_by_key(&keys).await?;
         // Follow open links upwards, so that custody can be resolved through
         // parents, and downwards one level, so that installs see occupants.
@@ -118,6 +149,7 @@ impl Planner {
             parent_of: HashMap::new(),
             products,
             orgs,
+            thefts,
             plan: WritePlan {
                 record_time: Some(now),
                 ..Default::default()
@@ -356,7 +388,24 @@ impl Planner {
             })
             .collect();
 
-        // Component links.
+        // Component links. A unit reported stolen is neither installed nor
+        // removed: its custody stays as it was when it was stolen.
+        if let (EventType::Aggregation, Some(p)) = (e.event_type, parent)
+            && matches!(e.action, Some(Action::Add) | Some(Action::Delete))
+        {
+            for &h in children.iter().chain(std::iter::once(&p)) {
+                if self
+                    .devices
+                    .get(&h)
+                    .is_some_and(|d| d.state.status == status::STOLEN)
+                {
+                    return Err(reject((
+                        "childEPCs".into(),
+                        format!("{} is reported stolen", self.key_of(h)),
+                    )));
+                }
+            }
+        }
         if let (EventType::Aggregation, Some(p)) = (e.event_type, parent) {
             match e.action {
                 Some(Action::Add) => {
@@ -491,11 +540,24 @@ impl Planner {
                     format!("{key} is reported stolen; record its recovery first"),
                 )));
             }
-            if e.is_biz_step(status::RECOVERING_STEP) && !stolen {
-                return Err(reject((
-                    "epcList".into(),
-                    format!("{key} is not reported stolen"),
-                )));
+            if e.is_biz_step(status::RECOVERING_STEP) {
+                if !stolen {
+                    return Err(reject((
+                        "epcList".into(),
+                        format!("{key} is not reported stolen"),
+                    )));
+                }
+                let ends = theft_named(e)
+                    .and_then(|id| self.thefts.get(id))
+                    .is_some_and(|devices| devices.contains(&h));
+                if !ends {
+                    return Err(reject((
+                        THEFT_EVENT_ID.into(),
+                        format!(
+                            "a recovery names the eventID of the theft report of {key} it ends"
+                        ),
+                    )));
+                }
             }
             if let Some(dest) = destination {
                 if !self.role.is_manufacturer() && !holds {
@@ -568,6 +630,14 @@ impl Planner {
                     devices.push((h, role));
                 }
             }
+        }
+        if e.disposition.as_deref() == Some("stolen") {
+            self.thefts.entry(e.event_id.clone()).or_default().extend(
+                devices
+                    .iter()
+                    .filter(|(_, role)| *role == "epc")
+                    .map(|(h, _)| *h),
+            );
         }
         // The custody intervals this event opens and closes: the difference
         // between each device's state before and after it.
