@@ -17,6 +17,7 @@ both_backends!(
     a_service_partner_neither_takes_custody_nor_destroys,
     stolen_and_recalled_are_cleared_only_on_purpose,
     existing_databases_get_their_intervals_and_the_audit_checks_them,
+    a_past_holder_of_a_pack_does_not_see_parts_installed_after_it_left,
 );
 
 fn ok(r: &Value) {
@@ -262,6 +263,21 @@ async fn stolen_and_recalled_are_cleared_only_on_purpose(backend: Backend) {
     theft["disposition"] = json!("stolen");
     ok(&app.capture(&velo, vec![theft]).await);
     assert_eq!(status(&app, &staff).await, "stolen");
+    // A part installed in a pack is not reported stolen on its own.
+    let (part, other) = (dl(BMS_GTIN, "B4"), dl(PACK_GTIN, "P4b"));
+    ok(&app
+        .capture(
+            &staff,
+            vec![
+                object("t-0a", "commissioning", &[&part, &other]),
+                aggregation("t-0b", "ADD", "assembling", &other, &[&part]),
+            ],
+        )
+        .await);
+    let mut part_theft = object("t-0c", "inspecting", &[&part]);
+    part_theft["disposition"] = json!("stolen");
+    let reason = refused(&app.capture(&staff, vec![part_theft]).await, "epcList");
+    assert!(reason.contains("installed"), "{reason}");
     // Another step leaves it stolen; receiving or shipping it is refused.
     ok(&app
         .capture(&velo, vec![object("t-5", "inspecting", &[&pack])])
@@ -364,4 +380,68 @@ async fn existing_databases_get_their_intervals_and_the_audit_checks_them(backen
         Err(AuditError::Mismatch(f)) => assert!(f.what.contains("custody interval"), "{f}"),
         other => panic!("expected a mismatch: {other:?}"),
     }
+}
+
+/// A distributor that held a pack and shipped it on does not learn of a
+/// part the next holder installs in it afterwards.
+async fn a_past_holder_of_a_pack_does_not_see_parts_installed_after_it_left(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let nord = app.token(Role::Distributor, "nordcycle").await;
+    let (part, pack) = (dl(BMS_GTIN, "B6"), dl(PACK_GTIN, "P6"));
+    ok(&app
+        .capture(
+            &staff,
+            vec![
+                object("h-1", "commissioning", &[&part, &pack]),
+                ship("h-2", &[&pack], "veloparts-eu"),
+                ship("h-3", &[&part], "nordcycle"),
+            ],
+        )
+        .await);
+    ok(&app
+        .capture(
+            &velo,
+            vec![
+                object("h-4", "receiving", &[&pack]),
+                ship("h-5", &[&pack], "nordcycle"),
+            ],
+        )
+        .await);
+    ok(&app
+        .capture(
+            &nord,
+            vec![
+                object("h-6", "receiving", &[&pack, &part]),
+                aggregation("h-7", "ADD", "assembling", &pack, &[&part]),
+            ],
+        )
+        .await);
+    let r = app
+        .gql(
+            &velo,
+            "{ device(gtin: \"04012345000016\", serial: \"P6\") { serial } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"]["device"]["serial"], "P6", "{r}");
+    let r = app
+        .gql(
+            &velo,
+            "{ device(gtin: \"04012345000023\", serial: \"B6\") { serial } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+    let r = app
+        .gql(
+            &nord,
+            "{ device(gtin: \"04012345000023\", serial: \"B6\") { serial custodian } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(r["data"]["device"]["custodian"], "nordcycle", "{r}");
 }

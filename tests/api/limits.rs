@@ -186,6 +186,13 @@ async fn a_page_of_devices_costs_a_constant_number_of_queries(backend: Backend) 
         costs.push(app.portal.store().device_queries() - before);
     }
     eprintln!("store queries for a page of 5 and of 40 devices: {costs:?}");
-    assert_eq!(costs[0], costs[1], "queries for 5 vs 40 devices: {costs:?}");
+    // The data loader batches the keys registered within its 1 ms window;
+    // on a loaded machine the window can close while the 40 devices'
+    // resolvers are still registering theirs, which splits one batch in two
+    // (seen as [12, 13] in CI). A query per device would add 35.
+    assert!(
+        costs[1] <= costs[0] + 2,
+        "queries grow with the page size: 5 vs 40 devices cost {costs:?}"
+    );
     assert!(costs[1] <= 15, "{costs:?}");
 }

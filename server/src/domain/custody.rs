@@ -326,64 +326,95 @@ impl Custody {
     /// holding a device it was installed in while it was installed there.
     /// Sorted, with spans that meet or overlap merged: custody that passes
     /// from the part to its parent and back without leaving the
-    /// organisation is one span.
-    pub fn held_spans(&self, device: i64, org: i64) -> Vec<(u64, Option<u64>)> {
-        let mut spans = self.held_spans_at(device, org, 0);
-        spans.sort();
-        let mut out: Vec<(u64, Option<u64>)> = Vec::with_capacity(spans.len());
-        for (from, to) in spans {
-            match out.last_mut() {
-                Some((_, end)) if end.is_none_or(|e| from <= e) => {
-                    *end = match (*end, to) {
-                        (Some(a), Some(b)) => Some(a.max(b)),
-                        _ => None,
-                    };
-                }
-                _ => out.push((from, to)),
-            }
-        }
-        out
+    /// organisation is one span. Each device of the tree is computed once,
+    /// so the cost is linear in the intervals loaded.
+    pub fn held_spans(&self, device: i64, org: i64) -> Vec<Span> {
+        let mut memo: HashMap<i64, Vec<Span>> = HashMap::new();
+        self.spans_memo(device, org, 0, &mut memo)
     }
 
-    fn held_spans_at(&self, device: i64, org: i64, depth: usize) -> Vec<(u64, Option<u64>)> {
-        let mut out: Vec<(u64, Option<u64>)> = self
+    fn spans_memo(
+        &self,
+        device: i64,
+        org: i64,
+        depth: usize,
+        memo: &mut HashMap<i64, Vec<Span>>,
+    ) -> Vec<Span> {
+        if let Some(done) = memo.get(&device) {
+            return done.clone();
+        }
+        let mut spans: Vec<Span> = self
             .of(device)
             .iter()
             .filter(|i| i.kind == Kind::Holder && i.party == org)
             .map(|i| (i.from, i.to))
             .collect();
-        if depth >= MAX_DEPTH {
-            return out;
-        }
-        for link in self
-            .of(device)
-            .iter()
-            .filter(|i| i.kind == Kind::InstalledIn)
-        {
-            for (from, to) in self.held_spans_at(link.party, org, depth + 1) {
-                let start = from.max(link.from);
-                let end = match (to, link.to) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
-                if end.is_none_or(|e| start < e) {
-                    out.push((start, end));
+        if depth < MAX_DEPTH {
+            for link in self
+                .of(device)
+                .iter()
+                .filter(|i| i.kind == Kind::InstalledIn)
+            {
+                for (from, to) in self.spans_memo(link.party, org, depth + 1, memo) {
+                    let start = from.max(link.from);
+                    let end = match (to, link.to) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    if end.is_none_or(|e| start < e) {
+                        spans.push((start, end));
+                    }
                 }
             }
         }
-        out
+        let merged = merge(spans);
+        memo.insert(device, merged.clone());
+        merged
+    }
+
+    /// Whether `org` holds the device now (directly or through the device it
+    /// is installed in).
+    pub fn holds_now(&self, device: i64, org: i64) -> bool {
+        self.held_spans(device, org)
+            .iter()
+            .any(|(_, to)| to.is_none())
     }
 
     /// Whether `org` held the device at `pos`: `Some(true)` when the span
     /// containing it is still open (it holds the device now), `Some(false)`
     /// when it has ended, None when it did not hold it then.
     pub fn held_at(&self, device: i64, org: i64, pos: u64) -> Option<bool> {
-        self.held_spans(device, org)
-            .into_iter()
-            .filter(|(from, to)| *from <= pos && to.is_none_or(|t| pos < t))
-            .map(|(_, to)| to.is_none())
-            .reduce(|a, b| a || b)
+        span_at(&self.held_spans(device, org), pos)
     }
+}
+
+/// A span of positions: from, up to but excluding to (open when None).
+pub type Span = (u64, Option<u64>);
+
+/// Whether `pos` lies in one of the (merged) spans: `Some(true)` when that
+/// span is open, `Some(false)` when it has ended, None when in none.
+pub fn span_at(spans: &[Span], pos: u64) -> Option<bool> {
+    spans
+        .iter()
+        .find(|(from, to)| *from <= pos && to.is_none_or(|t| pos < t))
+        .map(|(_, to)| to.is_none())
+}
+
+fn merge(mut spans: Vec<Span>) -> Vec<Span> {
+    spans.sort();
+    let mut out: Vec<Span> = Vec::with_capacity(spans.len());
+    for (from, to) in spans {
+        match out.last_mut() {
+            Some((_, end)) if end.is_none_or(|e| from <= e) => {
+                *end = match (*end, to) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    _ => None,
+                };
+            }
+            _ => out.push((from, to)),
+        }
+    }
+    out
 }
 
 #[cfg(test)]

@@ -332,6 +332,34 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
             }
         }
     }
+    // A device is named once per event, in one of parentID, epcList and
+    // childEPCs: each device takes one role in the event's leaves.
+    let mut named: std::collections::HashSet<&DeviceKey> =
+        children.iter().map(|c| &c.key).collect();
+    if let Some(p) = &parent
+        && !named.insert(&p.key)
+        && !matches!(
+            raw.event_type,
+            EventType::Aggregation | EventType::Association
+        )
+    {
+        return Err(FieldError::new(
+            "parentID",
+            format!(
+                "{} is also named in childEPCs; name each device once per event",
+                p.key
+            ),
+        ));
+    }
+    if let Some(d) = epcs.iter().find(|d| named.contains(&d.key)) {
+        return Err(FieldError::new(
+            "epcList",
+            format!(
+                "{} is also named in parentID or childEPCs; name each device once per event",
+                d.key
+            ),
+        ));
+    }
     match raw.event_type {
         EventType::Object | EventType::Transaction if epcs.is_empty() => {
             return Err(FieldError::new("epcList", "names no device"));

@@ -158,3 +158,39 @@ fn extension_default_class_is_internal() {
     let e = validate(r, now()).unwrap();
     assert_eq!(e.fields.last().unwrap().class, Visibility::Internal);
 }
+
+/// Each device takes one role in an event (its leaves and the custody
+/// replay know it by that role only).
+#[test]
+fn a_device_is_named_once_per_event() {
+    let a = "https://example.com/01/09520123456788/21/ABC1";
+    let b = "https://example.com/01/09520123456788/21/ABC2";
+    let mut r = raw("e1");
+    r.parent_id = Some(a.into());
+    r.event_type = EventType::Transaction;
+    assert_eq!(validate(r, now()).unwrap_err().field, "epcList");
+    let mut r = raw("e2");
+    r.event_type = EventType::Aggregation;
+    r.action = Some(Action::Add);
+    r.parent_id = Some(b.into());
+    r.child_epcs = vec![a.into()];
+    assert_eq!(validate(r, now()).unwrap_err().field, "epcList");
+    let mut r = raw("e3");
+    r.event_type = EventType::Aggregation;
+    r.action = Some(Action::Add);
+    r.epc_list = vec![];
+    r.parent_id = Some(a.into());
+    r.child_epcs = vec![a.into()];
+    let e = validate(r, now()).unwrap_err();
+    assert_eq!(
+        (e.field.as_str(), e.reason.as_str()),
+        ("childEPCs", "a device cannot contain itself")
+    );
+    let mut r = raw("e4");
+    r.event_type = EventType::Aggregation;
+    r.action = Some(Action::Add);
+    r.epc_list = vec![];
+    r.parent_id = Some(b.into());
+    r.child_epcs = vec![a.into()];
+    assert!(validate(r, now()).is_ok());
+}

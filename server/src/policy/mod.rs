@@ -6,7 +6,7 @@
 //! nothing else decides.
 
 use crate::auth::{Principal, Role};
-use crate::domain::custody::{Custody, Kind};
+use crate::domain::custody::{Custody, Kind, span_at};
 use crate::domain::visibility::Visibility;
 
 /// The caller's organisation's relationship to a device, for one event.
@@ -142,33 +142,55 @@ pub fn sees_every_device(role: Role) -> bool {
 /// it held the device, directly or through a device it was installed in:
 /// current custodian while that custody lasts, past custodian after.
 pub fn relationship_at(custody: &Custody, device: i64, org: i64, leaf: u64) -> Relationship {
+    relationships_at(custody, device, org, &[leaf])
+        .pop()
+        .unwrap_or(Relationship::None)
+}
+
+/// [`relationship_at`] for many events of one device: the spans are
+/// computed once.
+pub fn relationships_at(
+    custody: &Custody,
+    device: i64,
+    org: i64,
+    leaves: &[u64],
+) -> Vec<Relationship> {
     if custody.is_open(device, Kind::ServicePartner, org) {
-        return Relationship::ServicePartner;
+        return vec![Relationship::ServicePartner; leaves.len()];
     }
-    match custody.held_at(device, org, leaf) {
-        Some(true) => Relationship::CurrentCustodian,
-        Some(false) => Relationship::PastCustodian,
-        None => Relationship::None,
-    }
+    let spans = custody.held_spans(device, org);
+    leaves
+        .iter()
+        .map(|leaf| match span_at(&spans, *leaf) {
+            Some(true) => Relationship::CurrentCustodian,
+            Some(false) => Relationship::PastCustodian,
+            None => Relationship::None,
+        })
+        .collect()
 }
 
 /// Whether the organisation may see the device at all (for roles that do
-/// not see every device): it holds or held it (directly or through a
-/// device it was in), it was shipped to it, it services it, or the device
-/// is installed now in one it may see. Otherwise the device does not
-/// exist for it.
+/// not see every device): it holds or held it (directly, or through a
+/// device it was in while it was in there), it was shipped to it, it
+/// services it; or the device is installed now in one the organisation
+/// holds, was shipped or services now. Otherwise the device does not exist
+/// for it. (Having held a pack once does not reveal what was installed in
+/// it after it left.)
 pub fn may_see_device(custody: &Custody, device: i64, org: i64) -> bool {
+    let now = |d: i64| {
+        custody.is_open(d, Kind::ShippedTo, org) || custody.is_open(d, Kind::ServicePartner, org)
+    };
+    if !custody.held_spans(device, org).is_empty() || now(device) {
+        return true;
+    }
     let mut current = device;
     for _ in 0..16 {
-        if !custody.held_spans(current, org).is_empty()
-            || custody.is_open(current, Kind::ShippedTo, org)
-            || custody.is_open(current, Kind::ServicePartner, org)
-        {
-            return true;
-        }
         match custody.parent_now(current) {
             Some(p) => current = p,
             None => return false,
+        }
+        if custody.holds_now(current, org) || now(current) {
+            return true;
         }
     }
     false

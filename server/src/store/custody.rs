@@ -332,11 +332,13 @@ async fn replay_events<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<ReplayEven
         .into_iter()
         .filter_map(|(e, v)| {
             let list: serde_json::Value = serde_json::from_str(&v).ok()?;
-            let found = list.as_array()?.iter().find_map(|p| {
-                p.get("destination")
-                    .and_then(|d| d.as_str())
-                    .and_then(|s| slugs.get(s).copied())
-            })?;
+            // Capture takes the first entry as the receiver.
+            let found = list
+                .as_array()?
+                .first()?
+                .get("destination")
+                .and_then(|d| d.as_str())
+                .and_then(|s| slugs.get(s).copied())?;
             Some((e, found))
         })
         .collect();

@@ -1,7 +1,7 @@
 //! The in-memory state machine of one capture: the stored state a batch
 //! touches, the batch applied to it event by event, and the write plan.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -371,22 +371,16 @@ impl Planner {
                 )));
             }
         }
-        let mut touched: Vec<DeviceHandle> = Vec::new();
+        let created: HashSet<DeviceHandle> = created.into_iter().collect();
+        let mut before: HashMap<DeviceHandle, Snapshot<DeviceHandle>> = HashMap::new();
         for h in parent.iter().chain(&epcs).chain(&children) {
-            if !touched.contains(h) {
-                touched.push(*h);
-            }
+            let snapshot = if created.contains(h) {
+                Snapshot::default()
+            } else {
+                self.snapshot(*h)
+            };
+            before.entry(*h).or_insert(snapshot);
         }
-        let before: Vec<Snapshot<DeviceHandle>> = touched
-            .iter()
-            .map(|h| {
-                if created.contains(h) {
-                    Snapshot::default()
-                } else {
-                    self.snapshot(*h)
-                }
-            })
-            .collect();
 
         // Component links. A unit reported stolen is neither installed nor
         // removed: its custody stays as it was when it was stolen.
@@ -510,16 +504,18 @@ impl Planner {
 
         // Custody and status of the epcList.
         let destination = if e.is_biz_step("shipping") {
+            // The first entry names the receiver (and the custody replay
+            // reads the same entry).
             let found = e
                 .destinations
-                .iter()
-                .find_map(|p| self.orgs.get(&p.id).copied());
+                .first()
+                .and_then(|p| self.orgs.get(&p.id).copied());
             match found {
                 Some(id) => Some(id),
                 None => {
                     return Err(reject((
                         "destinationList".into(),
-                        "shipping must name the receiving organisation by its slug".into(),
+                        "shipping must name the receiving organisation by its slug in the first destinationList entry".into(),
                     )));
                 }
             }
@@ -534,6 +530,14 @@ impl Planner {
             };
             let (key, shipped_to) = (format!("{}/{}", d.gtin, d.serial), d.state.shipped_to_id);
             let stolen = d.state.status == status::STOLEN;
+            if installed && e.disposition.as_deref() == Some("stolen") {
+                return Err(reject((
+                    "epcList".into(),
+                    format!(
+                        "{key} is installed in another device: report that one stolen, or record the removal first"
+                    ),
+                )));
+            }
             if stolen && (destination.is_some() || receiving) {
                 return Err(reject((
                     "epcList".into(),
@@ -642,20 +646,21 @@ impl Planner {
         // The custody intervals this event opens and closes: the difference
         // between each device's state before and after it.
         let event_index = self.plan.events.len();
+        let position: HashMap<DeviceHandle, usize> = devices
+            .iter()
+            .enumerate()
+            .map(|(j, (h, _))| (*h, j))
+            .collect();
         for (j, (h, _)) in devices.iter().enumerate() {
-            let Some(before) = touched
-                .iter()
-                .position(|x| x == h)
-                .and_then(|i| before.get(i))
-            else {
+            let Some(before) = before.get(h) else {
                 continue;
             };
             for (kind, party) in changes(before, &self.snapshot(*h)) {
                 let party = match party {
                     None => None,
                     Some(Party::Organisation(o)) => Some(Party::Organisation(o)),
-                    Some(Party::Device(p)) => match devices.iter().position(|(x, _)| *x == p) {
-                        Some(i) => Some(Party::Device(i)),
+                    Some(Party::Device(p)) => match position.get(&p) {
+                        Some(i) => Some(Party::Device(*i)),
                         None => continue,
                     },
                 };

@@ -156,14 +156,20 @@ impl Portal {
             return Ok(vec![Relationship::None; records.len()]);
         };
         let custody = self.store.custody_chain(&[device.id]).await?;
-        Ok(records
+        // An event without a leaf for the device (none should exist) gets
+        // no relationship.
+        let positions: Vec<Option<u64>> = records
             .iter()
-            .map(
-                |e| match leaves.get(&e.id).and_then(|l| u64::try_from(*l).ok()) {
-                    Some(leaf) => policy::relationship_at(&custody, device.id, org.id, leaf),
-                    None => Relationship::None,
-                },
-            )
+            .map(|e| leaves.get(&e.id).and_then(|l| u64::try_from(*l).ok()))
+            .collect();
+        let known: Vec<u64> = positions.iter().flatten().copied().collect();
+        let mut found = policy::relationships_at(&custody, device.id, org.id, &known).into_iter();
+        Ok(positions
+            .iter()
+            .map(|p| match p {
+                Some(_) => found.next().unwrap_or(Relationship::None),
+                None => Relationship::None,
+            })
             .collect())
     }
 }
