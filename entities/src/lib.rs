@@ -10,6 +10,7 @@ pub mod device;
 pub mod erased_commitment;
 pub mod erasure;
 pub mod event;
+pub mod event_declaration;
 pub mod event_device;
 pub mod event_field;
 pub mod leaf;

@@ -1,7 +1,8 @@
 //! Custody as data: who holds, was shipped, services each unit, and which
 //! device a component is installed in, as intervals of log positions
 //! (docs/device-lifecycle.md, "Custody intervals"); and the record of the
-//! data steps that fill new tables of existing databases.
+//! data steps that fill new tables of existing databases; and which events
+//! were declared in error, by which declaration.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -47,6 +48,16 @@ impl MigrationTrait for Migration {
         manager
             .create_table(
                 Table::create()
+                    .table(EventDeclaration::Table)
+                    .col(big_integer(EventDeclaration::EventId).primary_key())
+                    .col(big_integer(EventDeclaration::DeclarationId))
+                    .col(timestamp_with_time_zone(EventDeclaration::DeclaredAt))
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
                     .table(DataStep::Table)
                     .col(string_len(DataStep::Name, 100).primary_key())
                     .col(timestamp_with_time_zone(DataStep::AppliedAt))
@@ -59,6 +70,7 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         for table in [
             DataStep::Table.into_iden(),
+            EventDeclaration::Table.into_iden(),
             CustodyInterval::Table.into_iden(),
         ] {
             manager
@@ -78,6 +90,14 @@ enum CustodyInterval {
     PartyId,
     FromPos,
     ToPos,
+}
+
+#[derive(DeriveIden)]
+enum EventDeclaration {
+    Table,
+    EventId,
+    DeclarationId,
+    DeclaredAt,
 }
 
 #[derive(DeriveIden)]

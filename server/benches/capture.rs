@@ -47,6 +47,7 @@ fn event(i: usize) -> RawEvent {
             value: json!(format!("L{}", i % 7)),
             visibility: Some(Visibility::Partner),
         }],
+        error_declaration: None,
     }
 }
 

@@ -18,6 +18,7 @@ both_backends!(
     stolen_and_recalled_are_cleared_only_on_purpose,
     existing_databases_get_their_intervals_and_the_audit_checks_them,
     a_past_holder_of_a_pack_does_not_see_parts_installed_after_it_left,
+    a_wrong_destroyed_is_undone_by_an_error_declaration,
 );
 
 fn ok(r: &Value) {
@@ -315,6 +316,10 @@ async fn status(app: &TestApp, staff: &str) -> Value {
     app.device(staff, PACK_GTIN, "P4", "status").await["status"].clone()
 }
 
+async fn status7(app: &TestApp, staff: &str) -> Value {
+    app.device(staff, PACK_GTIN, "P7", "status").await["status"].clone()
+}
+
 async fn sql(app: &TestApp, text: &str) {
     let db = Database::connect(&app.database_url).await.expect("connect");
     db.execute_raw(Statement::from_string(db.get_database_backend(), text))
@@ -444,4 +449,86 @@ async fn a_past_holder_of_a_pack_does_not_see_parts_installed_after_it_left(back
         )
         .await;
     assert_eq!(r["data"]["device"]["custodian"], "nordcycle", "{r}");
+}
+
+/// A unit wrongly marked destroyed: the manufacturer re-sends the event with
+/// an EPCIS errorDeclaration; both stay in the log and the status is
+/// recomputed without the declared event.
+async fn a_wrong_destroyed_is_undone_by_an_error_declaration(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let pack = dl(PACK_GTIN, "P7");
+    ok(&app
+        .capture(
+            &staff,
+            vec![
+                object("w-1", "commissioning", &[&pack]),
+                ship("w-2", &[&pack], "veloparts-eu"),
+            ],
+        )
+        .await);
+    ok(&app
+        .capture(&velo, vec![object("w-3", "receiving", &[&pack])])
+        .await);
+    let mut wrong = object("w-4", "inspecting", &[&pack]);
+    wrong["disposition"] = json!("destroyed");
+    ok(&app.capture(&staff, vec![wrong.clone()]).await);
+    assert_eq!(status7(&app, &staff).await, "decommissioned");
+    refused(
+        &app.capture(&velo, vec![object("w-5", "inspecting", &[&pack])])
+            .await,
+        "epcList",
+    );
+    let mut declaration = wrong.clone();
+    declaration["errorDeclaration"] = json!({
+        "declarationTime": "2026-06-03T09:00:00Z",
+        "reason": "incorrect_data",
+        "correctiveEventIDs": ["w-6"],
+    });
+    // Only the manufacturer declares; only the event as it was captured.
+    let r = app.capture(&velo, vec![declaration.clone()]).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "FORBIDDEN", "{r}");
+    let mut edited = declaration.clone();
+    edited["disposition"] = json!("damaged");
+    refused(&app.capture(&staff, vec![edited]).await, "errorDeclaration");
+    let mut unknown = declaration.clone();
+    unknown["eventID"] = json!("never-captured");
+    refused(&app.capture(&staff, vec![unknown]).await, "eventID");
+    let r = app.capture(&staff, vec![declaration.clone()]).await;
+    ok(&r);
+    let receipt = r["data"]["captureEvents"]["receipts"][0].clone();
+    assert_eq!(receipt["eventID"], "w-4#errorDeclaration", "{r}");
+    assert_eq!(status7(&app, &staff).await, "in_stock");
+    // The same declaration again is a replay: the same receipt.
+    let again = app.capture(&staff, vec![declaration]).await;
+    assert_eq!(
+        again["data"]["captureEvents"]["receipts"][0], receipt,
+        "{again}"
+    );
+    // The unit takes events again; both events stay in its history.
+    ok(&app
+        .capture(&velo, vec![object("w-6", "inspecting", &[&pack])])
+        .await);
+    let seen = raw_history(&app, &staff, PACK_GTIN, "P7").await;
+    assert!(seen.contains("\"w-4\""), "{seen}");
+    assert!(seen.contains("w-4#errorDeclaration"), "{seen}");
+    assert!(seen.contains("incorrect_data"), "{seen}");
+    // Events that moved custody are corrected with new events instead.
+    let mut receipt_declared = object("w-3", "receiving", &[&pack]);
+    receipt_declared["errorDeclaration"] = json!({ "declarationTime": "2026-06-03T09:00:00Z" });
+    let r = app.capture(&staff, vec![receipt_declared]).await;
+    refused(&r, "errorDeclaration");
+    // Clients cannot take a declaration's eventID.
+    refused(
+        &app.capture(
+            &staff,
+            vec![object("w-9#errorDeclaration", "inspecting", &[&pack])],
+        )
+        .await,
+        "eventID",
+    );
+    app.portal.audit().await.expect("audit");
 }

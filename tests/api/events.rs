@@ -147,5 +147,6 @@ pub fn raw_event(v: &Value) -> provenance::domain::event::RawEvent {
         sensor_element_list: None,
         ilmd: None,
         extensions: vec![],
+        error_declaration: None,
     }
 }

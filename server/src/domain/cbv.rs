@@ -92,9 +92,9 @@ pub const DISPOSITIONS: &[&str] = &[
 /// Which vocabulary a value belongs to.
 #[derive(Clone, Copy, Debug)]
 pub struct Vocabulary {
-    terms: &'static [&'static str],
-    web_prefix: &'static str,
-    urn_prefix: &'static str,
+    pub terms: &'static [&'static str],
+    pub web_prefix: &'static str,
+    pub urn_prefix: &'static str,
 }
 
 pub const BIZ_STEP: Vocabulary = Vocabulary {

@@ -92,6 +92,35 @@ pub struct RawExtension {
     pub visibility: Option<Visibility>,
 }
 
+/// EPCIS 2.0 `errorDeclaration`, as a client sends it: the event it is
+/// part of was in error (docs/device-lifecycle.md, "Corrections").
+#[derive(Clone, Debug, Default)]
+pub struct RawErrorDeclaration {
+    pub declaration_time: String,
+    pub reason: Option<String>,
+    pub corrective_event_ids: Vec<String>,
+}
+
+/// A validated `errorDeclaration`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ErrorDeclaration {
+    pub declaration_time: DateTime<Utc>,
+    /// A CBV 2.0 error reason (`did_not_occur`, `incorrect_data`) or a full
+    /// URI of the declarer's own.
+    pub reason: Option<String>,
+    pub corrective_event_ids: Vec<String>,
+}
+
+/// CBV 2.0 error reasons.
+pub const ERROR_REASON: super::cbv::Vocabulary = super::cbv::Vocabulary {
+    terms: &["did_not_occur", "incorrect_data"],
+    web_prefix: "https://ref.gs1.org/cbv/ER-",
+    urn_prefix: "urn:epcglobal:cbv:er:",
+};
+
+/// At most this many `correctiveEventIDs`.
+pub const MAX_CORRECTIVE_EVENTS: usize = 64;
+
 /// An event as a client sends it; nothing checked yet.
 #[derive(Clone, Debug)]
 pub struct RawEvent {
@@ -112,6 +141,7 @@ pub struct RawEvent {
     pub sensor_element_list: Option<Value>,
     pub ilmd: Option<Value>,
     pub extensions: Vec<RawExtension>,
+    pub error_declaration: Option<RawErrorDeclaration>,
 }
 
 /// A device an event names, with the lot its URI carried, if any.
@@ -147,6 +177,7 @@ pub struct ValidEvent {
     pub revision: Option<String>,
     /// Every member, normalised, with its class (extensions included).
     pub fields: Vec<Field>,
+    pub error_declaration: Option<ErrorDeclaration>,
 }
 
 impl ValidEvent {
@@ -481,6 +512,53 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
                 .to_string()
         ),
     );
+    let error_declaration = match raw.error_declaration {
+        None => None,
+        Some(d) => {
+            let declaration_time = DateTime::parse_from_rfc3339(&d.declaration_time)
+                .map_err(|e| FieldError::new("errorDeclaration", format!("declarationTime: {e}")))?
+                .with_timezone(&Utc);
+            if declaration_time > now + MAX_FUTURE_SKEW {
+                return Err(FieldError::new(
+                    "errorDeclaration",
+                    "declarationTime lies in the future",
+                ));
+            }
+            let reason = d
+                .reason
+                .as_deref()
+                .map(|r| ERROR_REASON.normalise(r))
+                .transpose()
+                .map_err(|r| FieldError::new("errorDeclaration", format!("reason: {r}")))?;
+            if d.corrective_event_ids.len() > MAX_CORRECTIVE_EVENTS
+                || d.corrective_event_ids
+                    .iter()
+                    .any(|id| id.is_empty() || id.len() > 512 || id.trim() != id)
+            {
+                return Err(FieldError::new(
+                    "errorDeclaration",
+                    format!(
+                        "correctiveEventIDs: at most {MAX_CORRECTIVE_EVENTS} eventIDs of 1-512 characters"
+                    ),
+                ));
+            }
+            let mut value = json!({
+                "declarationTime": declaration_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            });
+            if let Some(r) = &reason {
+                value["reason"] = json!(r);
+            }
+            if !d.corrective_event_ids.is_empty() {
+                value["correctiveEventIDs"] = json!(d.corrective_event_ids);
+            }
+            push("errorDeclaration", value);
+            Some(ErrorDeclaration {
+                declaration_time,
+                reason,
+                corrective_event_ids: d.corrective_event_ids,
+            })
+        }
+    };
     for ext in raw.extensions {
         if !valid_extension_name(&ext.name) {
             return Err(FieldError::new(
@@ -525,6 +603,7 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
         destinations: raw.destination_list,
         revision,
         fields,
+        error_declaration,
     };
     let size = serde_json::to_vec(&event.normalised_json()).map_or(usize::MAX, |v| v.len());
     if size > MAX_EVENT_JSON_BYTES {

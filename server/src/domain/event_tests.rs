@@ -20,6 +20,7 @@ pub(crate) fn raw(event_id: &str) -> RawEvent {
         sensor_element_list: None,
         ilmd: None,
         extensions: vec![],
+        error_declaration: None,
     }
 }
 

@@ -76,6 +76,7 @@ pub const STANDARD_FIELDS: &[(&str, Visibility)] = &[
     ("eventType", Visibility::Public),
     ("eventDate", Visibility::Public),
     ("country", Visibility::Public),
+    ("errorDeclaration", Visibility::Public),
 ];
 
 /// Names an extension field may not take: the standard members, the derived

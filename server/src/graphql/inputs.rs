@@ -115,6 +115,23 @@ pub struct EventInput {
     pub ilmd: Option<Json<Value>>,
     #[graphql(default)]
     pub extensions: Vec<ExtensionFieldInput>,
+    /// EPCIS `errorDeclaration`: sent with the eventID of an event already
+    /// captured, it declares that event in error (staff only).
+    #[graphql(name = "errorDeclaration")]
+    pub error_declaration: Option<ErrorDeclarationInput>,
+}
+
+/// EPCIS 2.0 `errorDeclaration`.
+#[derive(InputObject)]
+pub struct ErrorDeclarationInput {
+    /// RFC 3339 timestamp.
+    #[graphql(name = "declarationTime")]
+    pub declaration_time: String,
+    /// CBV error reason (`did_not_occur`, `incorrect_data`) or a full URI.
+    pub reason: Option<String>,
+    /// The events that correct the declared one.
+    #[graphql(name = "correctiveEventIDs", default)]
+    pub corrective_event_ids: Vec<String>,
 }
 
 impl From<EventInput> for RawEvent {
@@ -163,6 +180,11 @@ impl From<EventInput> for RawEvent {
                     visibility: e.visibility.map(Into::into),
                 })
                 .collect(),
+            error_declaration: i.error_declaration.map(|d| event::RawErrorDeclaration {
+                declaration_time: d.declaration_time,
+                reason: d.reason,
+                corrective_event_ids: d.corrective_event_ids,
+            }),
         }
     }
 }

@@ -65,6 +65,10 @@ pub struct StoredEventRef {
     pub event_id: String,
     pub canonical_hash: String,
     pub record_time: DateTime<Utc>,
+    pub organisation_id: i64,
+    pub event_type: String,
+    pub action: Option<String>,
+    pub biz_step: Option<String>,
 }
 
 /// A device in a write plan: one that exists, or the n-th new one.
@@ -199,6 +203,10 @@ impl CaptureTx {
                 event_id: m.event_id,
                 canonical_hash: m.canonical_hash,
                 record_time: m.record_time,
+                organisation_id: m.organisation_id,
+                event_type: m.event_type,
+                action: m.action,
+                biz_step: m.biz_step,
             }));
         }
         Ok(out)
@@ -312,6 +320,96 @@ impl CaptureTx {
             }
         }
         Ok(out)
+    }
+
+    /// The slug of an organisation by id.
+    pub async fn organisation_slug(&self, id: i64) -> StoreResult<Option<String>> {
+        Ok(organisation::Entity::find_by_id(id)
+            .one(&self.tx)
+            .await?
+            .map(|m| m.slug))
+    }
+
+    /// For each device, the (bizStep, disposition) of the events that name
+    /// it in `epcList`, in capture order, leaving out events declared in
+    /// error and declarations: what its status follows from.
+    pub async fn status_history(
+        &self,
+        devices: &[i64],
+    ) -> StoreResult<HashMap<i64, Vec<(Option<String>, Option<String>)>>> {
+        let mut out: HashMap<i64, Vec<(Option<String>, Option<String>)>> = HashMap::new();
+        let declarations: Vec<(i64, i64)> = entities::event_declaration::Entity::find()
+            .select_only()
+            .column(entities::event_declaration::Column::EventId)
+            .column(entities::event_declaration::Column::DeclarationId)
+            .into_tuple()
+            .all(&self.tx)
+            .await?;
+        let skip: std::collections::HashSet<i64> =
+            declarations.into_iter().flat_map(|(a, b)| [a, b]).collect();
+        for chunk in devices.chunks(CHUNK) {
+            let rows = entities::event_device::Entity::find()
+                .filter(entities::event_device::Column::DeviceId.is_in(chunk.iter().copied()))
+                .filter(entities::event_device::Column::Role.eq("epc"))
+                .all(&self.tx)
+                .await?;
+            let mut ids: Vec<i64> = rows.iter().map(|r| r.event_id).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let mut events: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();
+            for ids in ids.chunks(CHUNK) {
+                for m in event::Entity::find()
+                    .filter(event::Column::Id.is_in(ids.iter().copied()))
+                    .all(&self.tx)
+                    .await?
+                {
+                    events.insert(m.id, (m.biz_step, m.disposition));
+                }
+            }
+            let mut by_device: HashMap<i64, Vec<i64>> = HashMap::new();
+            for r in rows {
+                by_device.entry(r.device_id).or_default().push(r.event_id);
+            }
+            for (device, mut ids) in by_device {
+                ids.sort_unstable();
+                let list = out.entry(device).or_default();
+                for id in ids.into_iter().filter(|id| !skip.contains(id)) {
+                    if let Some(e) = events.get(&id) {
+                        list.push(e.clone());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets device statuses.
+    pub async fn set_statuses(&self, statuses: &[(i64, String)]) -> StoreResult<()> {
+        for (id, status) in statuses {
+            device::Entity::update_many()
+                .col_expr(device::Column::Status, Expr::value(status.clone()))
+                .filter(device::Column::Id.eq(*id))
+                .exec(&self.tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Records that `event` was declared in error by `declaration`.
+    pub async fn record_declaration(
+        &self,
+        event: i64,
+        declaration: i64,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        entities::event_declaration::Entity::insert(entities::event_declaration::ActiveModel {
+            event_id: sea_orm::Set(event),
+            declaration_id: sea_orm::Set(declaration),
+            declared_at: sea_orm::Set(at),
+        })
+        .exec(&self.tx)
+        .await?;
+        Ok(())
     }
 
     /// Product ids by GTIN-14.

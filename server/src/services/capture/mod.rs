@@ -6,7 +6,10 @@
 //! which device, custody, component links. Any rejection rejects the batch;
 //! an accepted batch is committed before the receipts are returned.
 
+mod declare;
 mod planner;
+
+pub use declare::DECLARATION_SUFFIX;
 
 use std::collections::HashMap;
 
@@ -228,6 +231,53 @@ impl Portal {
             return Err(CaptureError::Rejected(rejections));
         }
 
+        // Error declarations (docs/device-lifecycle.md, "Corrections") come
+        // in batches of their own, from the manufacturer.
+        let declaring = valid
+            .iter()
+            .filter(|(_, e, _)| e.error_declaration.is_some())
+            .count();
+        if declaring > 0 {
+            if declaring != valid.len() {
+                return Err(CaptureError::InvalidBatch(
+                    "a batch with an errorDeclaration holds error declarations only".into(),
+                ));
+            }
+            if !principal.role.is_manufacturer() {
+                return Err(CaptureError::Forbidden(
+                    "only the manufacturer declares events in error".into(),
+                ));
+            }
+            let total = valid.len();
+            let firsts: Vec<planner::Fresh> = valid
+                .into_iter()
+                .filter(|(i, _, _)| !duplicate_of.contains_key(i))
+                .collect();
+            let _writer = self.writer.lock().await;
+            let tx = self.store.begin_capture().await?;
+            let mut receipts = self
+                .declare(tx, principal, client, firsts, total, now)
+                .await?;
+            for (dup, first) in duplicate_of {
+                receipts[dup] = receipts[first].clone();
+            }
+            return receipts
+                .into_iter()
+                .map(|r| r.ok_or_else(|| StoreError::Corrupt("missing receipt".into()).into()))
+                .collect();
+        }
+        if let Some((index, _, _)) = valid
+            .iter()
+            .find(|(_, e, _)| e.event_id.ends_with(DECLARATION_SUFFIX))
+        {
+            return Err(CaptureError::Rejected(vec![Rejection {
+                index: *index,
+                field: "eventID".into(),
+                reason: format!(
+                    "an eventID ending in {DECLARATION_SUFFIX} names an error declaration"
+                ),
+            }]));
+        }
         let _writer = self.writer.lock().await;
         let tx = self.store.begin_capture().await?;
         let ids: Vec<String> = first_of.keys().map(|s| (*s).to_owned()).collect();

@@ -281,6 +281,7 @@ impl Gen {
             sensor_element_list: None,
             ilmd: None,
             extensions: Vec::new(),
+            error_declaration: None,
         };
         self.events.push((self.phase, self.actor, e));
         let last = self.events.len() - 1;

@@ -1,0 +1,297 @@
+//! EPCIS error declarations (docs/device-lifecycle.md, "Corrections"): the
+//! manufacturer re-sends a captured event with an `errorDeclaration`; the
+//! declaration is captured as an event of its own (under the eventID
+//! `{eventID}#errorDeclaration`, with a leaf per device like any event), the
+//! declared event stays in the log, and the status of its devices is
+//! recomputed without it.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::planner::Fresh;
+use super::{CaptureError, Receipt, Rejection, canonical_hash, status, status_after};
+use crate::auth::Principal;
+use crate::domain::event::{Action, EventType, ValidEvent};
+use crate::domain::visibility::{Visibility, standard_class};
+use crate::services::Portal;
+use crate::services::log::{build_leaves, chain_heads, leaf_job};
+use crate::store::StoreError;
+use crate::store::capture::{CaptureTx, DeviceHandle, NewEvent, WritePlan};
+
+/// What a declaration's own eventID ends with.
+pub const DECLARATION_SUFFIX: &str = "#errorDeclaration";
+
+/// The status a device has after these (bizStep, disposition) pairs of the
+/// events naming it in `epcList`, in capture order.
+pub fn status_of(history: &[(Option<String>, Option<String>)]) -> String {
+    let mut current = status::COMMISSIONED.to_owned();
+    for (step, disposition) in history {
+        if step.as_deref() == Some("commissioning") {
+            current = status::COMMISSIONED.to_owned();
+        } else if let Some(s) = status_after(&current, step.as_deref(), disposition.as_deref()) {
+            current = s.to_owned();
+        }
+    }
+    current
+}
+
+fn reject(index: usize, field: &str, reason: impl Into<String>) -> Rejection {
+    Rejection {
+        index,
+        field: field.into(),
+        reason: reason.into(),
+    }
+}
+
+impl Portal {
+    /// Captures a batch of error declarations (only declarations, only by
+    /// the manufacturer: the caller checked both) in `tx`.
+    pub(super) async fn declare(
+        &self,
+        tx: CaptureTx,
+        principal: &Principal,
+        client: &str,
+        valid: Vec<Fresh>,
+        total: usize,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Option<Receipt>>, CaptureError> {
+        let organisation_id = tx_org(&tx, principal).await?;
+        let mut ids: Vec<String> = Vec::new();
+        for (_, e, _) in &valid {
+            ids.push(e.event_id.clone());
+            ids.push(format!("{}{DECLARATION_SUFFIX}", e.event_id));
+        }
+        ids.sort();
+        ids.dedup();
+        let stored: HashMap<String, _> = tx
+            .events_by_event_id(&ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.event_id.clone(), e))
+            .collect();
+        let mut receipts: Vec<Option<Receipt>> = vec![None; total];
+        let mut rejections = Vec::new();
+        let mut fresh: Vec<(usize, ValidEvent, String, i64)> = Vec::new();
+        for (index, e, hash) in valid {
+            let derived = format!("{}{DECLARATION_SUFFIX}", e.event_id);
+            if let Some(d) = stored.get(&derived) {
+                if d.canonical_hash == hash {
+                    let leaves = tx.leaf_indexes(&[d.id]).await?;
+                    receipts[index] = Some(Receipt {
+                        event_id: d.event_id.clone(),
+                        record_time: d.record_time,
+                        leaf_indexes: leaves
+                            .get(&d.id)
+                            .map(|l| l.iter().map(|i| *i as u64).collect())
+                            .unwrap_or_default(),
+                    });
+                } else {
+                    rejections.push(reject(
+                        index,
+                        "errorDeclaration",
+                        "this event is already declared in error",
+                    ));
+                }
+                continue;
+            }
+            let Some(original) = stored.get(&e.event_id) else {
+                rejections.push(reject(
+                    index,
+                    "eventID",
+                    "an errorDeclaration names an event that was captured",
+                ));
+                continue;
+            };
+            // The event re-sent with its declaration must be the event as
+            // it was captured.
+            let mut bare = e.clone();
+            bare.error_declaration = None;
+            bare.fields.retain(|f| f.name != "errorDeclaration");
+            let slug = tx
+                .organisation_slug(original.organisation_id)
+                .await?
+                .unwrap_or_default();
+            if canonical_hash(&bare, &slug).ok().as_deref()
+                != Some(original.canonical_hash.as_str())
+            {
+                rejections.push(reject(
+                    index,
+                    "errorDeclaration",
+                    "send the declared event exactly as it was captured, with the errorDeclaration added",
+                ));
+                continue;
+            }
+            let moved = matches!(
+                original.biz_step.as_deref(),
+                Some("commissioning") | Some("shipping") | Some("receiving")
+            ) || (original.event_type == EventType::Aggregation.as_str()
+                && matches!(
+                    original.action.as_deref(),
+                    Some(a) if a == Action::Add.as_str() || a == Action::Delete.as_str()
+                ));
+            if moved {
+                rejections.push(reject(
+                    index,
+                    "errorDeclaration",
+                    "the event commissioned, moved custody or changed component links; correct it with new events instead",
+                ));
+                continue;
+            }
+            fresh.push((index, e, hash, original.id));
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
+        if fresh.is_empty() {
+            return Ok(receipts);
+        }
+        // The declared events' devices, by key.
+        let mut keys: Vec<(String, String)> = fresh
+            .iter()
+            .flat_map(|(_, e, _, _)| e.devices())
+            .map(|d| (d.key.gtin().to_string(), d.key.serial().to_string()))
+            .collect();
+        keys.sort();
+        keys.dedup();
+        let rows = tx.devices_by_key(&keys).await?;
+        let by_key: HashMap<(String, String), i64> = rows
+            .iter()
+            .map(|r| ((r.gtin.clone(), r.serial.clone()), r.id))
+            .collect();
+        let mut plan = WritePlan {
+            record_time: Some(now),
+            ..Default::default()
+        };
+        let mut jobs = Vec::with_capacity(fresh.len());
+        let mut existing: Vec<i64> = Vec::new();
+        let mut epc_devices: Vec<i64> = Vec::new();
+        for (_, e, hash, _) in &fresh {
+            let derived = format!("{}{DECLARATION_SUFFIX}", e.event_id);
+            let mut stored_form = e.clone();
+            stored_form.event_id = derived.clone();
+            for f in stored_form
+                .fields
+                .iter_mut()
+                .filter(|f| f.name == "eventID")
+            {
+                f.value = serde_json::Value::String(derived.clone());
+            }
+            let mut devices: Vec<(DeviceHandle, &'static str)> = Vec::new();
+            let mut elements: Vec<(DeviceHandle, String)> = Vec::new();
+            for (list, role) in [
+                (e.parent.iter().collect::<Vec<_>>(), "parent"),
+                (e.epcs.iter().collect(), "epc"),
+                (e.children.iter().collect(), "child"),
+            ] {
+                for d in list {
+                    let key = (d.key.gtin().to_string(), d.key.serial().to_string());
+                    let id = *by_key.get(&key).ok_or_else(|| {
+                        StoreError::Corrupt(format!("declared event names unknown {}", d.key))
+                    })?;
+                    let h = DeviceHandle::Existing(id);
+                    devices.push((h, role));
+                    elements.push((h, d.key.element_string()));
+                    existing.push(id);
+                    if role == "epc" {
+                        epc_devices.push(id);
+                    }
+                }
+            }
+            let mut fields: Vec<(String, String, String)> = stored_form
+                .fields
+                .iter()
+                .map(|f| {
+                    (
+                        f.name.clone(),
+                        f.value.to_string(),
+                        f.class.as_str().to_owned(),
+                    )
+                })
+                .collect();
+            for (name, value) in [
+                ("organisation", principal.org.clone()),
+                ("operator", principal.subject.clone()),
+            ] {
+                let class = standard_class(name).unwrap_or(Visibility::Internal);
+                fields.push((
+                    name.into(),
+                    serde_json::Value::String(value).to_string(),
+                    class.as_str().into(),
+                ));
+            }
+            jobs.push(leaf_job(
+                &stored_form,
+                elements,
+                &principal.org,
+                &principal.subject,
+            ));
+            plan.events.push(NewEvent {
+                event_id: derived,
+                event_type: e.event_type.as_str().into(),
+                action: e.action.map(|a| a.as_str().into()),
+                biz_step: e.biz_step.clone(),
+                disposition: e.disposition.clone(),
+                event_time: e.event_time,
+                event_time_zone_offset: e.event_time_zone_offset.clone(),
+                read_point: e.read_point.clone(),
+                biz_location: e.biz_location.clone(),
+                organisation_id,
+                operator: principal.subject.clone(),
+                canonical_hash: hash.clone(),
+                fields,
+                devices,
+            });
+        }
+        let heads = chain_heads(&tx, existing).await?;
+        let built = tokio::task::spawn_blocking(move || build_leaves(&jobs, heads))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("building the leaves failed: {e}")))??;
+        let written = tx.write(plan).await?;
+        let leaves = self.append_to_log(&tx, built, &written).await?;
+        for ((_, _, _, original), declaration) in fresh.iter().zip(&written.event_ids) {
+            tx.record_declaration(*original, *declaration, now).await?;
+        }
+        // Status without the declared events.
+        epc_devices.sort_unstable();
+        epc_devices.dedup();
+        let history = tx.status_history(&epc_devices).await?;
+        let statuses: Vec<(i64, String)> = epc_devices
+            .iter()
+            .map(|d| (*d, status_of(history.get(d).map_or(&[][..], Vec::as_slice))))
+            .collect();
+        tx.set_statuses(&statuses).await?;
+        let mut devices: Vec<String> = fresh
+            .iter()
+            .flat_map(|(_, e, _, _)| e.devices().into_iter().map(|d| d.key.to_string()))
+            .collect();
+        devices.sort();
+        devices.dedup();
+        tx.append_access(&[crate::services::access::row(
+            principal,
+            client,
+            "captureEvents",
+            devices,
+            &[Visibility::Public],
+            &format!("ok: {} error declaration(s) recorded", fresh.len()),
+        )])
+        .await?;
+        tx.commit().await?;
+        for ((index, e, _, _), leaf_indexes) in fresh.into_iter().zip(leaves) {
+            receipts[index] = Some(Receipt {
+                event_id: format!("{}{DECLARATION_SUFFIX}", e.event_id),
+                record_time: now,
+                leaf_indexes,
+            });
+        }
+        Ok(receipts)
+    }
+}
+
+async fn tx_org(tx: &CaptureTx, principal: &Principal) -> Result<i64, CaptureError> {
+    tx.organisation_ids(std::slice::from_ref(&principal.org))
+        .await?
+        .get(&principal.org)
+        .copied()
+        .ok_or_else(|| CaptureError::Forbidden("the token's organisation does not exist".into()))
+}
