@@ -512,6 +512,17 @@ async fn a_wrong_destroyed_is_undone_by_an_error_declaration(backend: Backend) {
     ok(&app
         .capture(&velo, vec![object("w-6", "inspecting", &[&pack])])
         .await);
+    // Only a unit's latest event is declared: w-6 came after w-5's refusal.
+    ok(&app
+        .capture(&velo, vec![object("w-7", "inspecting", &[&pack])])
+        .await);
+    let mut not_latest = object("w-6", "inspecting", &[&pack]);
+    not_latest["errorDeclaration"] = json!({ "declarationTime": "2026-06-03T10:00:00Z" });
+    let reason = refused(
+        &app.capture(&staff, vec![not_latest]).await,
+        "errorDeclaration",
+    );
+    assert!(reason.contains("latest"), "{reason}");
     let seen = raw_history(&app, &staff, PACK_GTIN, "P7").await;
     assert!(seen.contains("\"w-4\""), "{seen}");
     assert!(seen.contains("w-4#errorDeclaration"), "{seen}");

@@ -282,9 +282,8 @@ pub struct Custody {
     by_device: HashMap<i64, Vec<Interval>>,
 }
 
-/// How far up an assembly tree lookups go (guards against a cycle in
-/// corrupt data).
-const MAX_DEPTH: usize = 16;
+/// How far up an assembly tree lookups go.
+const MAX_DEPTH: usize = 32;
 
 impl Custody {
     pub fn new(intervals: impl IntoIterator<Item = Interval>) -> Self {
@@ -329,25 +328,22 @@ impl Custody {
     /// organisation is one span. Each device of the tree is computed once,
     /// so the cost is linear in the intervals loaded.
     pub fn held_spans(&self, device: i64, org: i64) -> Vec<Span> {
-        let mut memo: HashMap<i64, Vec<Span>> = HashMap::new();
-        self.spans_memo(device, org, 0, &mut memo)
+        merge(self.spans_within(device, org, (0, None), 0))
     }
 
-    fn spans_memo(
-        &self,
-        device: i64,
-        org: i64,
-        depth: usize,
-        memo: &mut HashMap<i64, Vec<Span>>,
-    ) -> Vec<Span> {
-        if let Some(done) = memo.get(&device) {
-            return done.clone();
-        }
+    /// The organisation's spans on the device within `window`: its holder
+    /// intervals there, and its spans on each parent within the window cut
+    /// to the link. A unit is in one parent at a time, so the windows at one
+    /// depth of this recursion are disjoint: the work is bounded by the
+    /// links times the depth, however often parts went in and out, and a
+    /// part that was at another time a parent of its parent gets an empty
+    /// window and stops there.
+    fn spans_within(&self, device: i64, org: i64, window: Span, depth: usize) -> Vec<Span> {
         let mut spans: Vec<Span> = self
             .of(device)
             .iter()
             .filter(|i| i.kind == Kind::Holder && i.party == org)
-            .map(|i| (i.from, i.to))
+            .filter_map(|i| intersect(window, (i.from, i.to)))
             .collect();
         if depth < MAX_DEPTH {
             for link in self
@@ -355,21 +351,12 @@ impl Custody {
                 .iter()
                 .filter(|i| i.kind == Kind::InstalledIn)
             {
-                for (from, to) in self.spans_memo(link.party, org, depth + 1, memo) {
-                    let start = from.max(link.from);
-                    let end = match (to, link.to) {
-                        (Some(a), Some(b)) => Some(a.min(b)),
-                        (a, b) => a.or(b),
-                    };
-                    if end.is_none_or(|e| start < e) {
-                        spans.push((start, end));
-                    }
+                if let Some(w) = intersect(window, (link.from, link.to)) {
+                    spans.extend(self.spans_within(link.party, org, w, depth + 1));
                 }
             }
         }
-        let merged = merge(spans);
-        memo.insert(device, merged.clone());
-        merged
+        spans
     }
 
     /// Whether `org` holds the device now (directly or through the device it
@@ -398,6 +385,16 @@ pub fn span_at(spans: &[Span], pos: u64) -> Option<bool> {
         .iter()
         .find(|(from, to)| *from <= pos && to.is_none_or(|t| pos < t))
         .map(|(_, to)| to.is_none())
+}
+
+/// The overlap of two spans, if not empty.
+fn intersect(a: Span, b: Span) -> Option<Span> {
+    let start = a.0.max(b.0);
+    let end = match (a.1, b.1) {
+        (Some(x), Some(y)) => Some(x.min(y)),
+        (x, y) => x.or(y),
+    };
+    end.is_none_or(|e| start < e).then_some((start, end))
 }
 
 fn merge(mut spans: Vec<Span>) -> Vec<Span> {
@@ -503,6 +500,36 @@ mod tests {
         let custody = Custody::new(intervals);
         assert_eq!(custody.held_at(part, d1, 5), Some(true));
         assert_eq!(custody.parent_now(part), None);
+    }
+
+    /// Parts that went in and out of each other at different times (each
+    /// pair both ways): the lookup stays linear and exact.
+    #[test]
+    fn parts_swapped_back_and_forth_cost_what_their_links_cost() {
+        let (maker, d2) = (1, 2);
+        let n = 12;
+        let mut events = vec![ev(0, maker, "commissioning", &(0..n).collect::<Vec<_>>())];
+        let mut pos = 1;
+        for a in 0..n {
+            for b in 0..n {
+                if a != b {
+                    events.push(agg(pos, maker, "ADD", a, &[b]));
+                    events.push(agg(pos + 1, maker, "DELETE", a, &[b]));
+                    pos += 2;
+                }
+            }
+        }
+        // Finally a chain 0 in 1 in ... in n-1, shipped to d2 and received.
+        for a in 0..n - 1 {
+            events.push(agg(pos, maker, "ADD", a + 1, &[a]));
+            pos += 1;
+        }
+        events.push(ship(pos, maker, &[n - 1], d2));
+        events.push(ev(pos + 1, d2, "receiving", &[n - 1]));
+        let custody = Custody::new(replay(&events));
+        assert_eq!(custody.held_at(0, d2, pos + 1), Some(true));
+        assert_eq!(custody.held_at(0, d2, pos), None);
+        assert_eq!(custody.held_at(0, maker, 1), Some(false));
     }
 
     #[test]

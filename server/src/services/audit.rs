@@ -602,7 +602,18 @@ fn check_leaf(
     // Each stored member has its class: a standard member the fixed one,
     // an extension a known one.
     for (name, (_, class)) in stored {
-        let ok = match standard_class(name) {
+        // `errorDeclaration` became a standard member with declarations;
+        // before, it could be an extension's name.
+        let fixed = if name == "errorDeclaration"
+            && !cols
+                .event_id
+                .ends_with(crate::services::capture::DECLARATION_SUFFIX)
+        {
+            None
+        } else {
+            standard_class(name)
+        };
+        let ok = match fixed {
             Some(c) => c.as_str() == class,
             None => class.parse::<Visibility>().is_ok(),
         };

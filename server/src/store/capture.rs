@@ -71,6 +71,9 @@ pub struct StoredEventRef {
     pub biz_step: Option<String>,
 }
 
+/// Per device, the (bizStep, disposition) of its status-giving events.
+pub type StatusHistory = HashMap<i64, Vec<(Option<String>, Option<String>)>>;
+
 /// A device in a write plan: one that exists, or the n-th new one.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum DeviceHandle {
@@ -303,8 +306,19 @@ impl CaptureTx {
                 .filter(event::Column::Disposition.eq("stolen"))
                 .all(&self.tx)
                 .await?;
-            let ids: HashMap<i64, String> =
+            let mut ids: HashMap<i64, String> =
                 events.into_iter().map(|m| (m.id, m.event_id)).collect();
+            // A theft report declared in error ends nothing.
+            let declared: Vec<i64> = entities::event_declaration::Entity::find()
+                .filter(entities::event_declaration::Column::EventId.is_in(ids.keys().copied()))
+                .all(&self.tx)
+                .await?
+                .into_iter()
+                .map(|m| m.event_id)
+                .collect();
+            for id in declared {
+                ids.remove(&id);
+            }
             if ids.is_empty() {
                 continue;
             }
@@ -333,11 +347,8 @@ impl CaptureTx {
     /// For each device, the (bizStep, disposition) of the events that name
     /// it in `epcList`, in capture order, leaving out events declared in
     /// error and declarations: what its status follows from.
-    pub async fn status_history(
-        &self,
-        devices: &[i64],
-    ) -> StoreResult<HashMap<i64, Vec<(Option<String>, Option<String>)>>> {
-        let mut out: HashMap<i64, Vec<(Option<String>, Option<String>)>> = HashMap::new();
+    pub async fn status_history(&self, devices: &[i64]) -> StoreResult<StatusHistory> {
+        let mut out = StatusHistory::new();
         let declarations: Vec<(i64, i64)> = entities::event_declaration::Entity::find()
             .select_only()
             .column(entities::event_declaration::Column::EventId)
@@ -378,6 +389,35 @@ impl CaptureTx {
                         list.push(e.clone());
                     }
                 }
+            }
+        }
+        Ok(out)
+    }
+
+    /// For each device, its latest event row in capture order (any role),
+    /// leaving out events declared in error and declarations.
+    pub async fn latest_live_events(&self, devices: &[i64]) -> StoreResult<HashMap<i64, i64>> {
+        let declarations: Vec<(i64, i64)> = entities::event_declaration::Entity::find()
+            .select_only()
+            .column(entities::event_declaration::Column::EventId)
+            .column(entities::event_declaration::Column::DeclarationId)
+            .into_tuple()
+            .all(&self.tx)
+            .await?;
+        let skip: std::collections::HashSet<i64> =
+            declarations.into_iter().flat_map(|(a, b)| [a, b]).collect();
+        let mut out: HashMap<i64, i64> = HashMap::new();
+        for chunk in devices.chunks(CHUNK) {
+            for r in entities::event_device::Entity::find()
+                .filter(entities::event_device::Column::DeviceId.is_in(chunk.iter().copied()))
+                .all(&self.tx)
+                .await?
+            {
+                if skip.contains(&r.event_id) {
+                    continue;
+                }
+                let e = out.entry(r.device_id).or_insert(r.event_id);
+                *e = (*e).max(r.event_id);
             }
         }
         Ok(out)

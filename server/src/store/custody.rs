@@ -278,8 +278,11 @@ impl Store {
     }
 }
 
+/// (row id, organisation, type, action, bizStep) of an event.
+type EventHead = (i64, i64, String, Option<String>, Option<String>);
+
 async fn replay_events<C: ConnectionTrait>(db: &C) -> StoreResult<Vec<ReplayEvent>> {
-    let events: Vec<(i64, i64, String, Option<String>, Option<String>)> = event::Entity::find()
+    let events: Vec<EventHead> = event::Entity::find()
         .select_only()
         .column(event::Column::Id)
         .column(event::Column::OrganisationId)

@@ -12,7 +12,9 @@ use chrono::{DateTime, Utc};
 use super::planner::Fresh;
 use super::{CaptureError, Receipt, Rejection, canonical_hash, status, status_after};
 use crate::auth::Principal;
-use crate::domain::event::{Action, EventType, ValidEvent};
+use crate::domain::event::{
+    Action, EventType, RawErrorDeclaration, RawEvent, ValidEvent, validate,
+};
 use crate::domain::visibility::{Visibility, standard_class};
 use crate::services::Portal;
 use crate::services::log::{build_leaves, chain_heads, leaf_job};
@@ -75,6 +77,17 @@ impl Portal {
         let mut fresh: Vec<(usize, ValidEvent, String, i64)> = Vec::new();
         for (index, e, hash) in valid {
             let derived = format!("{}{DECLARATION_SUFFIX}", e.event_id);
+            if derived.len() > 512 {
+                rejections.push(reject(
+                    index,
+                    "eventID",
+                    format!(
+                        "an event declared in error has an eventID of at most {} characters",
+                        512 - DECLARATION_SUFFIX.len()
+                    ),
+                ));
+                continue;
+            }
             if let Some(d) = stored.get(&derived) {
                 if d.canonical_hash == hash {
                     let leaves = tx.leaf_indexes(&[d.id]).await?;
@@ -143,10 +156,8 @@ impl Portal {
         if !rejections.is_empty() {
             return Err(CaptureError::Rejected(rejections));
         }
-        if fresh.is_empty() {
-            return Ok(receipts);
-        }
-        // The declared events' devices, by key.
+        // Only the latest event of each unit it names: later events were
+        // accepted under the status it gave, and would not all be now.
         let mut keys: Vec<(String, String)> = fresh
             .iter()
             .flat_map(|(_, e, _, _)| e.devices())
@@ -159,6 +170,31 @@ impl Portal {
             .iter()
             .map(|r| ((r.gtin.clone(), r.serial.clone()), r.id))
             .collect();
+        let ids: Vec<i64> = by_key.values().copied().collect();
+        let latest = tx.latest_live_events(&ids).await?;
+        for (index, e, _, original) in &fresh {
+            for d in e.devices() {
+                let key = (d.key.gtin().to_string(), d.key.serial().to_string());
+                let id = by_key.get(&key).copied();
+                if id.and_then(|id| latest.get(&id)) != Some(original) {
+                    rejections.push(reject(
+                        *index,
+                        "errorDeclaration",
+                        format!(
+                            "only the latest event of {} can be declared in error; declare the later ones first",
+                            d.key
+                        ),
+                    ));
+                    break;
+                }
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
+        if fresh.is_empty() {
+            return Ok(receipts);
+        }
         let mut plan = WritePlan {
             record_time: Some(now),
             ..Default::default()
@@ -166,17 +202,10 @@ impl Portal {
         let mut jobs = Vec::with_capacity(fresh.len());
         let mut existing: Vec<i64> = Vec::new();
         let mut epc_devices: Vec<i64> = Vec::new();
-        for (_, e, hash, _) in &fresh {
+        for (index, e, hash, _) in &fresh {
             let derived = format!("{}{DECLARATION_SUFFIX}", e.event_id);
-            let mut stored_form = e.clone();
-            stored_form.event_id = derived.clone();
-            for f in stored_form
-                .fields
-                .iter_mut()
-                .filter(|f| f.name == "eventID")
-            {
-                f.value = serde_json::Value::String(derived.clone());
-            }
+            let stored_form = own_event(e, &derived, now)
+                .map_err(|f| CaptureError::Rejected(vec![reject(*index, &f.field, f.reason)]))?;
             let mut devices: Vec<(DeviceHandle, &'static str)> = Vec::new();
             let mut elements: Vec<(DeviceHandle, String)> = Vec::new();
             for (list, role) in [
@@ -228,14 +257,14 @@ impl Portal {
             ));
             plan.events.push(NewEvent {
                 event_id: derived,
-                event_type: e.event_type.as_str().into(),
-                action: e.action.map(|a| a.as_str().into()),
-                biz_step: e.biz_step.clone(),
-                disposition: e.disposition.clone(),
-                event_time: e.event_time,
-                event_time_zone_offset: e.event_time_zone_offset.clone(),
-                read_point: e.read_point.clone(),
-                biz_location: e.biz_location.clone(),
+                event_type: stored_form.event_type.as_str().into(),
+                action: stored_form.action.map(|a| a.as_str().into()),
+                biz_step: None,
+                disposition: None,
+                event_time: stored_form.event_time,
+                event_time_zone_offset: stored_form.event_time_zone_offset.clone(),
+                read_point: None,
+                biz_location: None,
                 organisation_id,
                 operator: principal.subject.clone(),
                 canonical_hash: hash.clone(),
@@ -286,6 +315,60 @@ impl Portal {
         }
         Ok(receipts)
     }
+}
+
+/// The declaration as an event of its own: the declared event's type,
+/// action and device lists, at the declaration's time, with the
+/// `errorDeclaration` — none of the declared event's other members, which
+/// stay where they were (in its own leaves, under their relationships).
+fn own_event(
+    e: &ValidEvent,
+    derived: &str,
+    now: DateTime<Utc>,
+) -> Result<ValidEvent, crate::domain::event::FieldError> {
+    let d = e
+        .error_declaration
+        .as_ref()
+        .ok_or_else(|| crate::domain::event::FieldError::new("errorDeclaration", "missing"))?;
+    let member = |name: &str| e.fields.iter().find(|f| f.name == name).map(|f| &f.value);
+    let links = |name: &str| -> Vec<String> {
+        member(name)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let time = d
+        .declaration_time
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let raw = RawEvent {
+        event_id: derived.to_owned(),
+        event_type: e.event_type,
+        action: e.action,
+        biz_step: None,
+        disposition: None,
+        event_time: time.clone(),
+        event_time_zone_offset: "+00:00".into(),
+        epc_list: links("epcList"),
+        parent_id: member("parentID").and_then(|v| v.as_str().map(str::to_owned)),
+        child_epcs: links("childEPCs"),
+        read_point: None,
+        biz_location: None,
+        source_list: Vec::new(),
+        destination_list: Vec::new(),
+        sensor_element_list: None,
+        ilmd: None,
+        extensions: Vec::new(),
+        error_declaration: Some(RawErrorDeclaration {
+            declaration_time: time,
+            reason: d.reason.clone(),
+            corrective_event_ids: d.corrective_event_ids.clone(),
+        }),
+    };
+    validate(raw, now)
 }
 
 async fn tx_org(tx: &CaptureTx, principal: &Principal) -> Result<i64, CaptureError> {
