@@ -8,6 +8,10 @@ use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value, json};
 
 use super::cbv::{BIZ_STEP, DISPOSITION, is_full_uri};
+use super::error_declaration::validate_declaration;
+pub use super::error_declaration::{
+    ERROR_REASON, ErrorDeclaration, MAX_CORRECTIVE_EVENTS, RawErrorDeclaration,
+};
 use super::visibility::{Visibility, is_reserved_name, standard_class};
 use super::{DeviceKey, DigitalLink, DlParseOptions, Lot, parse_digital_link};
 
@@ -91,35 +95,6 @@ pub struct RawExtension {
     pub value: Value,
     pub visibility: Option<Visibility>,
 }
-
-/// EPCIS 2.0 `errorDeclaration`, as a client sends it: the event it is
-/// part of was in error (docs/device-lifecycle.md, "Corrections").
-#[derive(Clone, Debug, Default)]
-pub struct RawErrorDeclaration {
-    pub declaration_time: String,
-    pub reason: Option<String>,
-    pub corrective_event_ids: Vec<String>,
-}
-
-/// A validated `errorDeclaration`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ErrorDeclaration {
-    pub declaration_time: DateTime<Utc>,
-    /// A CBV 2.0 error reason (`did_not_occur`, `incorrect_data`) or a full
-    /// URI of the declarer's own.
-    pub reason: Option<String>,
-    pub corrective_event_ids: Vec<String>,
-}
-
-/// CBV 2.0 error reasons.
-pub const ERROR_REASON: super::cbv::Vocabulary = super::cbv::Vocabulary {
-    terms: &["did_not_occur", "incorrect_data"],
-    web_prefix: "https://ref.gs1.org/cbv/ER-",
-    urn_prefix: "urn:epcglobal:cbv:er:",
-};
-
-/// At most this many `correctiveEventIDs`.
-pub const MAX_CORRECTIVE_EVENTS: usize = 64;
 
 /// An event as a client sends it; nothing checked yet.
 #[derive(Clone, Debug)]
@@ -515,48 +490,9 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
     let error_declaration = match raw.error_declaration {
         None => None,
         Some(d) => {
-            let declaration_time = DateTime::parse_from_rfc3339(&d.declaration_time)
-                .map_err(|e| FieldError::new("errorDeclaration", format!("declarationTime: {e}")))?
-                .with_timezone(&Utc);
-            if declaration_time > now + MAX_FUTURE_SKEW {
-                return Err(FieldError::new(
-                    "errorDeclaration",
-                    "declarationTime lies in the future",
-                ));
-            }
-            let reason = d
-                .reason
-                .as_deref()
-                .map(|r| ERROR_REASON.normalise(r))
-                .transpose()
-                .map_err(|r| FieldError::new("errorDeclaration", format!("reason: {r}")))?;
-            if d.corrective_event_ids.len() > MAX_CORRECTIVE_EVENTS
-                || d.corrective_event_ids
-                    .iter()
-                    .any(|id| id.is_empty() || id.len() > 512 || id.trim() != id)
-            {
-                return Err(FieldError::new(
-                    "errorDeclaration",
-                    format!(
-                        "correctiveEventIDs: at most {MAX_CORRECTIVE_EVENTS} eventIDs of 1-512 characters"
-                    ),
-                ));
-            }
-            let mut value = json!({
-                "declarationTime": declaration_time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-            });
-            if let Some(r) = &reason {
-                value["reason"] = json!(r);
-            }
-            if !d.corrective_event_ids.is_empty() {
-                value["correctiveEventIDs"] = json!(d.corrective_event_ids);
-            }
+            let (valid, value) = validate_declaration(d, now)?;
             push("errorDeclaration", value);
-            Some(ErrorDeclaration {
-                declaration_time,
-                reason,
-                corrective_event_ids: d.corrective_event_ids,
-            })
+            Some(valid)
         }
     };
     for ext in raw.extensions {

@@ -11,6 +11,7 @@ mod ai_value;
 pub mod cbv;
 pub mod custody;
 pub mod digital_link;
+mod error_declaration;
 pub mod event;
 pub mod gtin;
 pub mod organisation;

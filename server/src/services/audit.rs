@@ -11,16 +11,16 @@ use serde_json::Value;
 use super::Portal;
 use crate::auth::keyring::{Keyring, Purpose};
 use crate::domain::DeviceKey;
-use crate::domain::custody::{self, Interval, Kind};
 use crate::domain::visibility::{Visibility, standard_class};
 use crate::ledger::{
     self, Hash, Leaf, MemoryTileStore, NoteVerifier, Opening, Salt, leaf_hash, node_hash,
     open_checkpoint,
 };
-use crate::store::StoreError;
 use crate::store::audit::EventColumns;
 use crate::store::custody::CUSTODY_STEP;
 use crate::store::log::LeafRow;
+
+mod custody;
 
 /// Leaves read per query.
 const PAGE: u64 = 5_000;
@@ -61,76 +61,9 @@ impl fmt::Display for AuditSummary {
     }
 }
 
-/// The first thing that does not match, and where.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Finding {
-    pub what: String,
-    pub leaf: Option<i64>,
-    pub event: Option<String>,
-    pub device: Option<String>,
-    pub field: Option<String>,
-}
-
-impl fmt::Display for Finding {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.what)?;
-        if let Some(l) = self.leaf {
-            write!(f, "; leaf index {l}")?;
-        }
-        if let Some(e) = &self.event {
-            write!(f, "; event {e}")?;
-        }
-        if let Some(d) = &self.device {
-            write!(f, "; device {d}")?;
-        }
-        if let Some(x) = &self.field {
-            write!(f, "; field {x}")?;
-        }
-        Ok(())
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum AuditError {
-    /// Exit 1.
-    #[error("audit failed: {0}")]
-    Mismatch(Finding),
-    /// Exit 2.
-    #[error("audit could not run: {0}")]
-    CannotRun(String),
-}
-
-impl From<StoreError> for AuditError {
-    fn from(e: StoreError) -> Self {
-        AuditError::CannotRun(e.to_string())
-    }
-}
-
-fn fail(what: impl Into<String>) -> Finding {
-    Finding {
-        what: what.into(),
-        ..Default::default()
-    }
-}
-
-impl Finding {
-    fn at_leaf(mut self, row: &LeafRow) -> Self {
-        self.leaf = Some(row.leaf_index);
-        self
-    }
-    fn event(mut self, e: &str) -> Self {
-        self.event = Some(e.to_owned());
-        self
-    }
-    fn device(mut self, d: &str) -> Self {
-        self.device = Some(d.to_owned());
-        self
-    }
-    fn field(mut self, f: &str) -> Self {
-        self.field = Some(f.to_owned());
-        self
-    }
-}
+mod finding;
+use finding::fail;
+pub use finding::{AuditError, Finding};
 
 type Check<T> = Result<T, Finding>;
 
@@ -204,66 +137,6 @@ fn columns_match(cols: &EventColumns, fields: &HashMap<String, (Value, String)>)
 }
 
 impl Portal {
-    /// The custody intervals, recomputed from the events by capture's rules
-    /// (holder, shipped-to, installed-in) and from the device rows (one open
-    /// service-partner interval per assigned partner, at most one per
-    /// device), must be the stored ones. Returns how many were compared.
-    async fn audit_custody(&self) -> Result<u64, AuditError> {
-        let stored = self.store.all_intervals().await?;
-        let (partners, from_events): (Vec<Interval>, Vec<Interval>) = stored
-            .into_iter()
-            .partition(|i| i.kind == Kind::ServicePartner);
-        let replayed: std::collections::BTreeSet<Interval> =
-            custody::replay(&self.store.replay_events().await?)
-                .into_iter()
-                .collect();
-        let stored: std::collections::BTreeSet<Interval> = from_events.iter().cloned().collect();
-        if stored.len() != from_events.len() {
-            return Err(AuditError::Mismatch(fail(
-                "a custody interval is stored twice",
-            )));
-        }
-        if let Some(i) = replayed
-            .difference(&stored)
-            .chain(stored.difference(&replayed))
-            .next()
-        {
-            let missing = !stored.contains(i);
-            return Err(AuditError::Mismatch(fail(format!(
-                "custody interval {} {} of organisation or device row {} from position {} to {}: {}",
-                i.kind.as_str(),
-                i.device,
-                i.party,
-                i.from,
-                i.to.map_or("now".to_owned(), |t| t.to_string()),
-                if missing {
-                    "the events imply it, but it is not stored"
-                } else {
-                    "stored, but the events do not imply it"
-                }
-            ))));
-        }
-        let mut open: Vec<(i64, i64)> = partners
-            .iter()
-            .filter(|i| i.to.is_none())
-            .map(|i| (i.device, i.party))
-            .collect();
-        open.sort_unstable();
-        let assigned = self.store.service_partners().await?;
-        if open != assigned {
-            return Err(AuditError::Mismatch(fail(
-                "the open service-partner intervals do not match the devices' service partners",
-            )));
-        }
-        if let Some(i) = partners.iter().find(|i| i.to.is_some_and(|t| t <= i.from)) {
-            return Err(AuditError::Mismatch(fail(format!(
-                "service-partner interval of device row {} ends before it starts",
-                i.device
-            ))));
-        }
-        Ok((from_events.len() + partners.len()) as u64)
-    }
-
     /// Audits the whole database; see the module documentation.
     pub async fn audit(&self) -> Result<AuditSummary, AuditError> {
         let store = &self.store;

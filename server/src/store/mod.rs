@@ -7,6 +7,7 @@ pub mod audit;
 mod bulk;
 pub mod capture;
 pub mod custody;
+pub mod declarations;
 mod demo;
 pub mod devices;
 pub mod log;

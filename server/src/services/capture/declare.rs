@@ -15,7 +15,7 @@ use crate::auth::Principal;
 use crate::domain::event::{
     Action, EventType, RawErrorDeclaration, RawEvent, ValidEvent, validate,
 };
-use crate::domain::visibility::{Visibility, standard_class};
+use crate::domain::visibility::Visibility;
 use crate::services::Portal;
 use crate::services::log::{build_leaves, chain_heads, leaf_job};
 use crate::store::StoreError;
@@ -227,28 +227,7 @@ impl Portal {
                     }
                 }
             }
-            let mut fields: Vec<(String, String, String)> = stored_form
-                .fields
-                .iter()
-                .map(|f| {
-                    (
-                        f.name.clone(),
-                        f.value.to_string(),
-                        f.class.as_str().to_owned(),
-                    )
-                })
-                .collect();
-            for (name, value) in [
-                ("organisation", principal.org.clone()),
-                ("operator", principal.subject.clone()),
-            ] {
-                let class = standard_class(name).unwrap_or(Visibility::Internal);
-                fields.push((
-                    name.into(),
-                    serde_json::Value::String(value).to_string(),
-                    class.as_str().into(),
-                ));
-            }
+            let fields = super::stored_fields(&stored_form, &principal.org, &principal.subject);
             jobs.push(leaf_job(
                 &stored_form,
                 elements,

@@ -22,6 +22,7 @@ use crate::auth::{Principal, Role};
 use crate::domain::DeviceKey;
 use crate::domain::custody::Party;
 use crate::domain::event::{RawEvent, ValidEvent, validate};
+use crate::domain::visibility::{Visibility, standard_class};
 use crate::store::StoreError;
 use crate::store::capture::DeviceHandle;
 use crate::store::custody::CustodyWrite;
@@ -121,6 +122,35 @@ fn canonical_hash(event: &ValidEvent, organisation: &str) -> Result<String, Stri
     let canonical = crate::ledger::jcs::canonicalize(&input)
         .map_err(|e| format!("cannot be put in canonical form: {e}"))?;
     Ok(hex(&Sha256::digest(&canonical)))
+}
+
+/// The event's stored field rows (name, JSON text, class): its members and
+/// the acting organisation and operator.
+fn stored_fields(
+    e: &ValidEvent,
+    organisation: &str,
+    operator: &str,
+) -> Vec<(String, String, String)> {
+    let mut fields: Vec<(String, String, String)> = e
+        .fields
+        .iter()
+        .map(|f| {
+            (
+                f.name.clone(),
+                f.value.to_string(),
+                f.class.as_str().to_owned(),
+            )
+        })
+        .collect();
+    for (name, value) in [("organisation", organisation), ("operator", operator)] {
+        let class = standard_class(name).unwrap_or(Visibility::Internal);
+        fields.push((
+            name.into(),
+            serde_json::Value::String(value.to_owned()).to_string(),
+            class.as_str().into(),
+        ));
+    }
+    fields
 }
 
 fn hex(bytes: &[u8]) -> String {
