@@ -9,7 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub device_id: i64,
-    /// `holder`, `shipped_to`, `service_partner` (party: an organisation)
+    /// `holder`, `shipped_to`, `service_partner`, `warranty_provider`
+    /// (party: an organisation)
     /// or `installed_in` (party: the parent device)
     pub kind: String,
     pub party_id: i64,

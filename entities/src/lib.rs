@@ -18,4 +18,7 @@ pub mod location;
 pub mod log_head;
 pub mod organisation;
 pub mod product;
+pub mod region;
+pub mod region_country;
 pub mod tile;
+pub mod warranty_assignment;

@@ -11,6 +11,7 @@ mod m20261130_000002_create_log_tables;
 mod m20261130_000003_create_erasure_tables;
 mod m20261130_000004_create_access_log;
 mod m20261202_000005_create_custody;
+mod m20261202_000006_create_warranty_regions;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000003_create_erasure_tables::Migration),
             Box::new(m20261130_000004_create_access_log::Migration),
             Box::new(m20261202_000005_create_custody::Migration),
+            Box::new(m20261202_000006_create_warranty_regions::Migration),
         ]
     }
 }

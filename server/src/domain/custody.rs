@@ -22,14 +22,19 @@ pub enum Kind {
     ServicePartner,
     /// The unit is installed in the party, a device.
     InstalledIn,
+    /// The organisation is the warranty provider assigned to the unit's
+    /// product in the unit's region (docs/device-lifecycle.md, "Warranty
+    /// providers").
+    WarrantyProvider,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 4] = [
+    pub const ALL: [Kind; 5] = [
         Kind::Holder,
         Kind::ShippedTo,
         Kind::ServicePartner,
         Kind::InstalledIn,
+        Kind::WarrantyProvider,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -38,6 +43,7 @@ impl Kind {
             Kind::ShippedTo => "shipped_to",
             Kind::ServicePartner => "service_partner",
             Kind::InstalledIn => "installed_in",
+            Kind::WarrantyProvider => "warranty_provider",
         }
     }
 
@@ -127,7 +133,14 @@ impl Builder {
         self.intervals.push(interval);
     }
 
+    /// A change to the party that already has the open interval changes
+    /// nothing.
     pub fn change(&mut self, device: i64, kind: Kind, party: Option<i64>, pos: u64) {
+        if let (Some(i), Some(p)) = (self.open.get(&(device, kind)), party)
+            && self.intervals[*i].party == p
+        {
+            return;
+        }
         if let Some(i) = self.open.remove(&(device, kind)) {
             self.intervals[i].to = Some(pos);
         }

@@ -16,6 +16,7 @@ pub mod event;
 pub mod gtin;
 pub mod organisation;
 mod percent;
+pub mod region;
 pub mod serial;
 pub mod visibility;
 

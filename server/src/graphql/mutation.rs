@@ -34,6 +34,39 @@ pub struct Organisation {
     country: Option<String>,
 }
 
+/// A country of a region, with the time zone the region uses there.
+#[derive(SimpleObject, async_graphql::InputObject)]
+#[graphql(input_name = "RegionCountryInput")]
+pub struct RegionCountry {
+    /// ISO 3166-1 alpha-2, such as DE.
+    pub country: String,
+    /// An IANA time zone name, such as Europe/Berlin.
+    #[graphql(name = "timeZone")]
+    pub time_zone: String,
+}
+
+/// A named list of countries: warranty providers are assigned per product
+/// and region.
+#[derive(SimpleObject)]
+pub struct Region {
+    pub name: String,
+    pub countries: Vec<RegionCountry>,
+}
+
+impl From<crate::store::warranty::RegionRow> for Region {
+    fn from(r: crate::store::warranty::RegionRow) -> Self {
+        Region {
+            name: r.region.name,
+            countries: r
+                .region
+                .countries
+                .into_iter()
+                .map(|(country, time_zone)| RegionCountry { country, time_zone })
+                .collect(),
+        }
+    }
+}
+
 #[derive(SimpleObject)]
 pub struct Location {
     organisation: String,
@@ -257,6 +290,46 @@ impl Mutation {
     ) -> Result<bool> {
         portal(ctx)
             .assign_service_partner(principal(ctx)?, &gtin, &serial, organisation.as_deref())
+            .await
+            .map_err(reference_error)?;
+        Ok(true)
+    }
+
+    /// Staff: defines a region (lower-case name; countries, each in at most
+    /// one region, with one IANA time zone each). Regions do not change
+    /// once defined.
+    #[graphql(name = "defineRegion")]
+    async fn define_region(
+        &self,
+        ctx: &Context<'_>,
+        name: String,
+        countries: Vec<RegionCountry>,
+    ) -> Result<Region> {
+        let countries: Vec<(String, String)> = countries
+            .into_iter()
+            .take(crate::domain::region::MAX_COUNTRIES + 1)
+            .map(|c| (c.country, c.time_zone))
+            .collect();
+        portal(ctx)
+            .define_region(principal(ctx)?, &name, &countries)
+            .await
+            .map(Region::from)
+            .map_err(reference_error)
+    }
+
+    /// Staff: assigns the warranty provider of a product in a region from
+    /// now on (or ends the assignment without `organisation`): every unit
+    /// of the product held in the region, now or later, has it.
+    #[graphql(name = "assignWarrantyProvider")]
+    async fn assign_warranty_provider(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        region: String,
+        organisation: Option<String>,
+    ) -> Result<bool> {
+        portal(ctx)
+            .assign_warranty_provider(principal(ctx)?, &gtin, &region, organisation.as_deref())
             .await
             .map_err(reference_error)?;
         Ok(true)

@@ -158,6 +158,15 @@ impl Query {
         Ok(c)
     }
 
+    /// The regions warranty providers are assigned in, by name.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<super::mutation::Region>> {
+        let regions = portal(ctx)
+            .regions(principal(ctx)?)
+            .await
+            .map_err(internal)?;
+        Ok(regions.into_iter().map(Into::into).collect())
+    }
+
     /// Who the bearer token says you are.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let principal = ctx.data_opt::<Principal>().ok_or_else(unauthenticated)?;

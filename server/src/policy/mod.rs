@@ -19,15 +19,19 @@ pub enum Relationship {
     PastCustodian,
     /// It is the device's assigned service partner.
     ServicePartner,
+    /// It is the warranty provider assigned to the device's product in the
+    /// device's region.
+    WarrantyProvider,
     /// None of the above.
     None,
 }
 
 impl Relationship {
-    pub const ALL: [Relationship; 4] = [
+    pub const ALL: [Relationship; 5] = [
         Relationship::CurrentCustodian,
         Relationship::PastCustodian,
         Relationship::ServicePartner,
+        Relationship::WarrantyProvider,
         Relationship::None,
     ];
 
@@ -36,6 +40,7 @@ impl Relationship {
             Relationship::CurrentCustodian => "current custodian",
             Relationship::PastCustodian => "past custodian",
             Relationship::ServicePartner => "service partner",
+            Relationship::WarrantyProvider => "warranty provider",
             Relationship::None => "none",
         }
     }
@@ -80,11 +85,13 @@ pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disc
         Role::Auditor => Commitment,
         // Partners: public fields always; partner fields of what happened
         // while they held the device, or of any event of a device they
-        // service; never internal or personal fields.
+        // service; never internal or personal fields. A warranty provider
+        // sees the device and its public fields: partner fields come only
+        // with a claim (issue 17).
         Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
             match (relationship, class) {
                 (_, Public) => Disclose,
-                (Relationship::None, Partner) => Absent,
+                (Relationship::None | Relationship::WarrantyProvider, Partner) => Absent,
                 (_, Partner) => Disclose,
                 (_, Internal | Personal) => Absent,
             }
@@ -159,12 +166,17 @@ pub fn relationships_at(
         return vec![Relationship::ServicePartner; leaves.len()];
     }
     let spans = custody.held_spans(device, org);
+    let otherwise = if custody.is_open(device, Kind::WarrantyProvider, org) {
+        Relationship::WarrantyProvider
+    } else {
+        Relationship::None
+    };
     leaves
         .iter()
         .map(|leaf| match span_at(&spans, *leaf) {
             Some(true) => Relationship::CurrentCustodian,
             Some(false) => Relationship::PastCustodian,
-            None => Relationship::None,
+            None => otherwise,
         })
         .collect()
 }
@@ -178,7 +190,9 @@ pub fn relationships_at(
 /// it after it left.)
 pub fn may_see_device(custody: &Custody, device: i64, org: i64) -> bool {
     let now = |d: i64| {
-        custody.is_open(d, Kind::ShippedTo, org) || custody.is_open(d, Kind::ServicePartner, org)
+        custody.is_open(d, Kind::ShippedTo, org)
+            || custody.is_open(d, Kind::ServicePartner, org)
+            || custody.is_open(d, Kind::WarrantyProvider, org)
     };
     if !custody.held_spans(device, org).is_empty() || now(device) {
         return true;

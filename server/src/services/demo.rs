@@ -82,6 +82,35 @@ const ORGANISATIONS: &[(&str, &str, OrganisationKind, &str)] = &[
     ),
 ];
 
+/// (region, [(country, time zone)])
+const REGIONS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "dach",
+        &[
+            ("AT", "Europe/Vienna"),
+            ("CH", "Europe/Zurich"),
+            ("DE", "Europe/Berlin"),
+        ],
+    ),
+    (
+        "benelux",
+        &[
+            ("BE", "Europe/Brussels"),
+            ("LU", "Europe/Luxembourg"),
+            ("NL", "Europe/Amsterdam"),
+        ],
+    ),
+    (
+        "nordics",
+        &[
+            ("DK", "Europe/Copenhagen"),
+            ("FI", "Europe/Helsinki"),
+            ("NO", "Europe/Oslo"),
+            ("SE", "Europe/Stockholm"),
+        ],
+    ),
+];
+
 /// (persona, role, organisation slug): one printed token line each.
 pub const PERSONAS: &[(&str, Role, &str)] = &[
     ("admin", Role::Admin, "ampera"),
@@ -208,6 +237,27 @@ impl Portal {
             self.create_location(&staff, org, Some(&gln), None, name, Some(country))
                 .await
                 .with_context(|| format!("registering location {name}"))?;
+        }
+        // Warranty: SecureCover covers the packs sold in the DACH and
+        // Benelux regions, not those in the Nordics.
+        for (region, countries) in REGIONS {
+            let countries: Vec<(String, String)> = countries
+                .iter()
+                .map(|(c, z)| ((*c).to_owned(), (*z).to_owned()))
+                .collect();
+            self.define_region(&staff, region, &countries)
+                .await
+                .with_context(|| format!("defining region {region}"))?;
+        }
+        for region in ["dach", "benelux"] {
+            self.assign_warranty_provider(
+                &staff,
+                &demo_data::gtin(PACK),
+                region,
+                Some("securecover"),
+            )
+            .await
+            .with_context(|| format!("assigning the warranty provider in {region}"))?;
         }
         let plan = demo_data::plan(&self.settings.public_base_url);
         let mut events = 0;

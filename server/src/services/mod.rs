@@ -12,6 +12,7 @@ pub mod keys;
 pub mod log;
 pub mod reference;
 mod tokens;
+pub mod warranty;
 
 use anyhow::Context;
 

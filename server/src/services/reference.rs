@@ -20,14 +20,14 @@ pub enum ReferenceError {
     Store(#[from] StoreError),
 }
 
-fn invalid(field: &'static str, reason: impl Into<String>) -> ReferenceError {
+pub(super) fn invalid(field: &'static str, reason: impl Into<String>) -> ReferenceError {
     ReferenceError::InvalidInput {
         field,
         reason: reason.into(),
     }
 }
 
-fn check_staff(p: &Principal) -> Result<(), ReferenceError> {
+pub(super) fn check_staff(p: &Principal) -> Result<(), ReferenceError> {
     if matches!(p.role, Role::Admin | Role::Staff) {
         Ok(())
     } else {
@@ -52,7 +52,7 @@ fn check_name(field: &'static str, v: &str) -> Result<(), ReferenceError> {
 }
 
 /// The access-log row of a reference-data write by `p`.
-fn write_row(
+pub(super) fn write_row(
     p: &Principal,
     operation: &str,
     devices: Vec<String>,

@@ -232,7 +232,8 @@ impl Store {
     /// Runs the custody data step if it has not run: in one transaction,
     /// replaces the intervals by those replayed from the events (and an
     /// open service-partner interval, from the log's size now, for each
-    /// assigned partner) and records the step. Idempotent.
+    /// assigned partner, and the warranty-provider intervals the
+    /// assignments imply) and records the step. Idempotent.
     pub async fn run_custody_step(
         &self,
         replayed: impl FnOnce(Vec<ReplayEvent>) -> Vec<Interval>,
@@ -265,6 +266,12 @@ impl Store {
                 to: None,
             })
         }));
+        let coverage = super::warranty::coverage(&tx.tx, false).await?;
+        if !coverage.is_empty() {
+            let products = super::warranty::device_products(&tx.tx).await?;
+            let warranty = coverage.intervals(&intervals, &products);
+            intervals.extend(warranty);
+        }
         custody_interval::Entity::delete_many().exec(&tx.tx).await?;
         rows_of(&intervals)?.insert(&tx.tx, "").await?;
         data_step::Entity::insert(data_step::ActiveModel {

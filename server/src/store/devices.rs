@@ -208,10 +208,11 @@ impl Store {
         }
         if let Some(org) = scope {
             // What the custody intervals say it holds or held, was
-            // shipped and has not received, or services now.
+            // shipped and has not received, services or covers now.
             text.push_str(
                 " AND id IN (SELECT device_id FROM custody_interval WHERE party_id = ? AND \
-                 (kind = 'holder' OR (kind IN ('shipped_to', 'service_partner') AND to_pos IS NULL)))",
+                 (kind = 'holder' OR (kind IN ('shipped_to', 'service_partner', 'warranty_provider') \
+                 AND to_pos IS NULL)))",
             );
             values.push(org.into());
         }

@@ -13,6 +13,7 @@ pub mod devices;
 pub mod log;
 mod organisations;
 pub mod reference;
+pub mod warranty;
 
 use std::time::Duration;
 

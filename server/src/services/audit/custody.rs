@@ -1,6 +1,8 @@
 //! The audit's check of the custody intervals (docs/ledger-format.md §7c,
 //! item 10).
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use super::{AuditError, fail};
 use crate::domain::custody::{self, Interval, Kind};
 use crate::services::Portal;
@@ -9,42 +11,30 @@ impl Portal {
     /// The custody intervals, recomputed from the events by capture's rules
     /// (holder, shipped-to, installed-in) and from the device rows (one open
     /// service-partner interval per assigned partner, at most one per
-    /// device), must be the stored ones. Returns how many were compared.
+    /// device), and the warranty-provider intervals from those and the
+    /// assignments, must be the stored ones. Returns how many were
+    /// compared.
     pub(super) async fn audit_custody(&self) -> Result<u64, AuditError> {
         let stored = self.store.all_intervals().await?;
-        let (partners, from_events): (Vec<Interval>, Vec<Interval>) = stored
+        let (partners, rest): (Vec<Interval>, Vec<Interval>) = stored
             .into_iter()
             .partition(|i| i.kind == Kind::ServicePartner);
-        let replayed: std::collections::BTreeSet<Interval> =
-            custody::replay(&self.store.replay_events().await?)
-                .into_iter()
-                .collect();
-        let stored: std::collections::BTreeSet<Interval> = from_events.iter().cloned().collect();
-        if stored.len() != from_events.len() {
-            return Err(AuditError::Mismatch(fail(
-                "a custody interval is stored twice",
-            )));
-        }
-        if let Some(i) = replayed
-            .difference(&stored)
-            .chain(stored.difference(&replayed))
-            .next()
-        {
-            let missing = !stored.contains(i);
-            return Err(AuditError::Mismatch(fail(format!(
-                "custody interval {} {} of organisation or device row {} from position {} to {}: {}",
-                i.kind.as_str(),
-                i.device,
-                i.party,
-                i.from,
-                i.to.map_or("now".to_owned(), |t| t.to_string()),
-                if missing {
-                    "the events imply it, but it is not stored"
-                } else {
-                    "stored, but the events do not imply it"
-                }
-            ))));
-        }
+        let (warranty, from_events): (Vec<Interval>, Vec<Interval>) = rest
+            .into_iter()
+            .partition(|i| i.kind == Kind::WarrantyProvider);
+        let replayed = custody::replay(&self.store.replay_events().await?);
+        compare(&replayed, &from_events, "the events imply it")?;
+        self.audit_assignments().await?;
+        let implied = self
+            .store
+            .coverage()
+            .await?
+            .intervals(&replayed, &self.store.device_products().await?);
+        compare(
+            &implied,
+            &warranty,
+            "the events and the warranty assignments imply it",
+        )?;
         let mut open: Vec<(i64, i64)> = partners
             .iter()
             .filter(|i| i.to.is_none())
@@ -63,6 +53,63 @@ impl Portal {
                 i.device
             ))));
         }
-        Ok((from_events.len() + partners.len()) as u64)
+        Ok((from_events.len() + partners.len() + warranty.len()) as u64)
     }
+
+    /// Each product's assignments in a region follow one another: each ends
+    /// after it starts, none overlaps the next, at most one is open.
+    async fn audit_assignments(&self) -> Result<(), AuditError> {
+        let mut by_key: BTreeMap<(i64, i64), Vec<(u64, Option<u64>)>> = BTreeMap::new();
+        for a in self.store.assignments().await? {
+            by_key
+                .entry((a.product, a.region))
+                .or_default()
+                .push((a.from, a.to));
+        }
+        for ((product, region), mut spans) in by_key {
+            spans.sort();
+            let bad = spans.iter().any(|(f, t)| t.is_some_and(|t| t <= *f))
+                || spans
+                    .windows(2)
+                    .any(|w| w[0].1.is_none_or(|end| end > w[1].0));
+            if bad {
+                return Err(AuditError::Mismatch(fail(format!(
+                    "the warranty assignments of product row {product} in region row {region} overlap or end before they start"
+                ))));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The stored intervals of some kinds must be exactly the implied ones.
+fn compare(implied: &[Interval], stored: &[Interval], why: &str) -> Result<(), AuditError> {
+    let implied: BTreeSet<&Interval> = implied.iter().collect();
+    let set: BTreeSet<&Interval> = stored.iter().collect();
+    if set.len() != stored.len() {
+        return Err(AuditError::Mismatch(fail(
+            "a custody interval is stored twice",
+        )));
+    }
+    if let Some(i) = implied
+        .difference(&set)
+        .chain(set.difference(&implied))
+        .next()
+    {
+        let missing = !set.contains(i);
+        return Err(AuditError::Mismatch(fail(format!(
+            "custody interval {} {} of organisation or device row {} from position {} to {}: {}",
+            i.kind.as_str(),
+            i.device,
+            i.party,
+            i.from,
+            i.to.map_or("now".to_owned(), |t| t.to_string()),
+            if missing {
+                format!("{why}, but it is not stored")
+            } else {
+                format!("stored, but nothing implies it ({why} otherwise)")
+            }
+        ))));
+    }
+    Ok(())
 }

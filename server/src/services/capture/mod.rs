@@ -415,6 +415,10 @@ impl Portal {
                     pos: *pos,
                 });
             }
+            // Units that change hands may change region, and so warranty
+            // provider; new units inherit their product's assignment.
+            let warranty = tx.warranty_writes(&writes).await?;
+            writes.extend(warranty);
             tx.write_custody(&writes).await?;
             let mut devices: Vec<String> = Vec::new();
             let mut classes: Vec<crate::domain::visibility::Visibility> = Vec::new();

@@ -1,0 +1,92 @@
+//! Regions and warranty providers per product and region, managed by the
+//! manufacturer's staff (docs/device-lifecycle.md, "Warranty providers").
+
+use super::Portal;
+use super::reference::{ReferenceError, check_staff, invalid, write_row};
+use crate::auth::Principal;
+use crate::domain::Gtin;
+use crate::domain::organisation::OrganisationKind;
+use crate::domain::region::Region;
+use crate::store::warranty::{RegionConflict, RegionRow};
+
+impl Portal {
+    /// Defines a region: a name and its countries, each with one time zone.
+    /// A country is in at most one region; a region, once defined, does not
+    /// change.
+    pub async fn define_region(
+        &self,
+        p: &Principal,
+        name: &str,
+        countries: &[(String, String)],
+    ) -> Result<RegionRow, ReferenceError> {
+        check_staff(p)?;
+        let region = Region::parse(name, countries).map_err(|(f, r)| invalid(f, r))?;
+        let audit = write_row(p, "defineRegion", Vec::new(), &region.name);
+        match self.store.insert_region(&region, &audit).await? {
+            Ok(row) => Ok(row),
+            Err(RegionConflict::Name) => Err(invalid("name", "already taken")),
+            Err(RegionConflict::Country(c, r)) => Err(invalid(
+                "countries",
+                format!("{c} is in region {r} already"),
+            )),
+        }
+    }
+
+    /// Every region. Readable by every signed-in caller: regions are not
+    /// secret.
+    pub async fn regions(&self, _p: &Principal) -> Result<Vec<RegionRow>, ReferenceError> {
+        Ok(self.store.regions().await?)
+    }
+
+    /// Assigns (or with `org = None` ends) the warranty provider of the
+    /// product `gtin` in `region`, from now on: every unit of the product
+    /// held in the region, and every unit that comes to be held there,
+    /// has it as its warranty provider.
+    pub async fn assign_warranty_provider(
+        &self,
+        p: &Principal,
+        gtin: &str,
+        region: &str,
+        org: Option<&str>,
+    ) -> Result<(), ReferenceError> {
+        check_staff(p)?;
+        let gtin = Gtin::parse(gtin).map_err(|e| invalid("gtin", e.to_string()))?;
+        let product = self
+            .store
+            .product_by_gtin(gtin.as_str())
+            .await?
+            .ok_or_else(|| invalid("gtin", "no such product"))?;
+        let region_id = self
+            .store
+            .regions()
+            .await?
+            .into_iter()
+            .find(|r| r.region.name == region)
+            .map(|r| r.id)
+            .ok_or_else(|| invalid("region", "no such region"))?;
+        let org_id = match org {
+            Some(slug) => {
+                let o = self
+                    .store
+                    .organisation_by_slug(slug)
+                    .await?
+                    .ok_or_else(|| invalid("organisation", "no such organisation"))?;
+                if o.kind != OrganisationKind::WarrantyProvider {
+                    return Err(invalid("organisation", "is not a warranty provider"));
+                }
+                Some(o.id)
+            }
+            None => None,
+        };
+        let audit = write_row(
+            p,
+            "assignWarrantyProvider",
+            Vec::new(),
+            &format!("{} in {region}: {}", gtin.as_str(), org.unwrap_or("(none)")),
+        );
+        self.store
+            .assign_warranty_provider(product.id, region_id, org_id, &audit)
+            .await?;
+        Ok(())
+    }
+}
