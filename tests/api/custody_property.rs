@@ -53,6 +53,13 @@ struct Model {
 }
 
 impl Model {
+    fn root(&self, d: usize) -> usize {
+        match self.parent[d] {
+            Some(p) => self.root(p),
+            None => d,
+        }
+    }
+
     fn effective(&self, d: usize) -> usize {
         match self.parent[d] {
             Some(p) => self.effective(p),
@@ -154,6 +161,27 @@ async fn run(app: &TestApp, seed: u64) {
     for (org, role) in ORGS {
         tokens.push(app.token(role, org).await);
     }
+    // Warranty cover: both products in DACH (ampera and wheelworks are
+    // in DE) from the start, packs in Benelux (veloparts-eu, NL) from
+    // midway; nordcycle (SE) and pedalfix (FR) are in no region.
+    let define = "mutation($n: String!, $c: String!, $z: String!) { defineRegion(name: $n, countries: [{ country: $c, timeZone: $z }]) { name } }";
+    let assign = "mutation($g: String!, $r: String!) { assignWarrantyProvider(gtin: $g, region: $r, organisation: \"securecover\") }";
+    for (n, c, z) in [
+        ("dach", "DE", "Europe/Berlin"),
+        ("benelux", "NL", "Europe/Amsterdam"),
+    ] {
+        let r = app
+            .gql(&staff, define, json!({ "n": n, "c": c, "z": z }))
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    for g in [PACK_GTIN, BMS_GTIN] {
+        let r = app
+            .gql(&staff, assign, json!({ "g": g, "r": "dach" }))
+            .await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    let mut benelux = false;
     let all: Vec<String> = (0..PACKS + PARTS).map(link).collect();
     let r = app
         .capture(&staff, vec![object("op-c", "commissioning", &all)])
@@ -169,6 +197,13 @@ async fn run(app: &TestApp, seed: u64) {
     let mut leaves: Vec<(Vec<(usize, u64)>, Model)> = Vec::new();
     let mut n = 0;
     while n < 24 {
+        if n >= 12 && !benelux {
+            let r = app
+                .gql(&staff, assign, json!({ "g": PACK_GTIN, "r": "benelux" }))
+                .await;
+            assert!(r.get("errors").is_none(), "{r}");
+            benelux = true;
+        }
         // A batch of one to three events by one actor, each valid after
         // the ones before it.
         let Some((actor, first, devices)) = choose(&mut rng, &model, n) else {
@@ -254,6 +289,28 @@ async fn run(app: &TestApp, seed: u64) {
                 );
             }
         }
+    }
+    // The warranty provider sees a device exactly while the top of its
+    // tree is held in a region its product is covered in.
+    let agent = app.token(Role::WarrantyAgent, "securecover").await;
+    for d in 0..PACKS + PARTS {
+        let top = model.root(d);
+        let holder = model.holder[top];
+        let covered = matches!(holder, 0 | 3) || (holder == 1 && benelux && top < PACKS);
+        let (g, serial) = key(d);
+        let r = app
+            .gql(
+                &agent,
+                "query($g: String!, $s: String!) { device(gtin: $g, serial: $s) { serial } }",
+                json!({ "g": g, "s": serial }),
+            )
+            .await;
+        assert_eq!(
+            r.get("errors").is_none(),
+            covered,
+            "seed {seed}: device {d} (top {top}, held by {}): {r}",
+            ORGS[holder].0
+        );
     }
     app.portal.audit().await.expect("the audit's replay agrees");
 }

@@ -21,3 +21,4 @@ mod keys;
 mod limits;
 mod log;
 mod storage;
+mod warranty_providers;

@@ -1,0 +1,286 @@
+//! Warranty providers per product and region (issue 12): assigned by staff
+//! as intervals, following the unit's holder from region to region,
+//! inherited by units commissioned later, seen by the covered provider's
+//! agents (public fields only), recomputed by the audit.
+
+use provenance::auth::Role;
+use provenance::services::audit::AuditError;
+use sea_orm::{ConnectionTrait, Database, Statement};
+use serde_json::{Value, json};
+
+use crate::events::{PACK_GTIN, dl, object};
+use crate::helpers::{Backend, TestApp, spawn_app};
+
+both_backends!(
+    a_warranty_provider_covers_the_units_held_in_its_region,
+    regions_and_assignments_are_checked,
+);
+
+fn ok(r: &Value) {
+    assert!(r.get("errors").is_none(), "{r}");
+}
+
+fn refused(r: &Value, code: &str, field: Option<&str>) {
+    let e = &r["errors"][0]["extensions"];
+    assert_eq!(e["code"], code, "{r}");
+    if let Some(f) = field {
+        assert_eq!(e["field"], f, "{r}");
+    }
+}
+
+fn ship(id: &str, epcs: &[&str], to: &str) -> Value {
+    let mut e = object(id, "shipping", epcs);
+    e["destinationList"] = json!([{ "type": "owning_party", "id": to }]);
+    e
+}
+
+async fn define(app: &TestApp, token: &str, name: &str, countries: Value) -> Value {
+    app.gql(
+        token,
+        "mutation($n: String!, $c: [RegionCountryInput!]!) { defineRegion(name: $n, countries: $c) { name countries { country timeZone } } }",
+        json!({ "n": name, "c": countries }),
+    )
+    .await
+}
+
+async fn assign(app: &TestApp, token: &str, region: &str, org: Option<&str>) -> Value {
+    app.gql(
+        token,
+        "mutation($g: String!, $r: String!, $o: String) { assignWarrantyProvider(gtin: $g, region: $r, organisation: $o) }",
+        json!({ "g": PACK_GTIN, "r": region, "o": org }),
+    )
+    .await
+}
+
+/// The serials of the packs the caller may see: by the list, and one by one.
+async fn seen(app: &TestApp, token: &str, serials: &[&str]) -> Vec<String> {
+    let r = app
+        .gql(
+            token,
+            "{ devices(first: 50) { edges { node { serial } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&r);
+    let mut listed: Vec<String> = r["data"]["devices"]["edges"]
+        .as_array()
+        .expect("edges")
+        .iter()
+        .map(|e| e["node"]["serial"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    listed.sort();
+    let mut one_by_one = Vec::new();
+    for s in serials {
+        let r = app
+            .gql(
+                token,
+                "query($g: String!, $s: String!) { device(gtin: $g, serial: $s) { serial } }",
+                json!({ "g": PACK_GTIN, "s": s }),
+            )
+            .await;
+        if r.get("errors").is_none() {
+            one_by_one.push((*s).to_owned());
+        } else {
+            assert_eq!(r["errors"][0]["extensions"]["code"], "NOT_FOUND", "{r}");
+        }
+    }
+    one_by_one.sort();
+    assert_eq!(listed, one_by_one, "the list and the lookups agree");
+    listed
+}
+
+async fn sql(app: &TestApp, text: &str) {
+    let db = Database::connect(&app.database_url).await.expect("connect");
+    db.execute_raw(Statement::from_string(db.get_database_backend(), text))
+        .await
+        .expect(text);
+    db.close().await.ok();
+}
+
+async fn a_warranty_provider_covers_the_units_held_in_its_region(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let agent = app.token(Role::WarrantyAgent, "securecover").await;
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let nord = app.token(Role::Distributor, "nordcycle").await;
+    ok(&define(
+        &app,
+        &staff,
+        "dach",
+        json!([{ "country": "DE", "timeZone": "Europe/Berlin" }]),
+    )
+    .await);
+    ok(&define(
+        &app,
+        &staff,
+        "benelux",
+        json!([{ "country": "NL", "timeZone": "Europe/Amsterdam" }]),
+    )
+    .await);
+    let (p1, p2, p3) = (
+        dl(PACK_GTIN, "W1"),
+        dl(PACK_GTIN, "W2"),
+        dl(PACK_GTIN, "W3"),
+    );
+    let serials = ["W1", "W2", "W3"];
+    // W1 exists before the assignment; the manufacturer (DE) holds it.
+    let mut inspected = object("w-2", "inspecting", &[&p1]);
+    inspected["extensions"] =
+        json!([{ "name": "note", "value": "PARTNER-ONLY", "visibility": "PARTNER" }]);
+    ok(&app
+        .capture(
+            &staff,
+            vec![object("w-1", "commissioning", &[&p1]), inspected],
+        )
+        .await);
+    assert!(
+        seen(&app, &agent, &serials).await.is_empty(),
+        "no assignment yet"
+    );
+    ok(&assign(&app, &staff, "dach", Some("securecover")).await);
+    assert_eq!(seen(&app, &agent, &serials).await, ["W1"]);
+    // Public fields only: the partner note (and the eventID, a partner
+    // field) are absent; the event is there.
+    let r = app
+        .gql(
+            &agent,
+            "{ device(gtin: \"04012345000016\", serial: \"W1\") { history { edges { node { eventID fields { name value } } } } } }",
+            json!({}),
+        )
+        .await;
+    ok(&r);
+    assert!(r.to_string().contains("inspecting"), "{r}");
+    assert!(!r.to_string().contains("PARTNER-ONLY"), "{r}");
+    // Units commissioned later inherit the assignment.
+    ok(&app
+        .capture(
+            &staff,
+            vec![
+                object("w-3", "commissioning", &[&p2, &p3]),
+                ship("w-4", &[&p1], "nordcycle"),
+                ship("w-5", &[&p2], "veloparts-eu"),
+            ],
+        )
+        .await);
+    assert_eq!(seen(&app, &agent, &serials).await, ["W1", "W2", "W3"]);
+    // Received in Sweden (no region) and in the Netherlands (a region
+    // nobody covers yet): out of cover.
+    ok(&app
+        .capture(&nord, vec![object("w-6", "receiving", &[&p1])])
+        .await);
+    ok(&app
+        .capture(&velo, vec![object("w-7", "receiving", &[&p2])])
+        .await);
+    assert_eq!(seen(&app, &agent, &serials).await, ["W3"]);
+    ok(&assign(&app, &staff, "benelux", Some("securecover")).await);
+    assert_eq!(seen(&app, &agent, &serials).await, ["W2", "W3"]);
+    // Ending the DACH assignment ends the cover of what is held there.
+    ok(&assign(&app, &staff, "dach", None).await);
+    assert_eq!(seen(&app, &agent, &serials).await, ["W2"]);
+    app.portal.audit().await.expect("audit");
+    // A tampered warranty interval fails the audit.
+    sql(
+        &app,
+        "DELETE FROM custody_interval WHERE kind = 'warranty_provider' AND to_pos IS NULL",
+    )
+    .await;
+    match app.portal.audit().await {
+        Err(AuditError::Mismatch(f)) => assert!(f.what.contains("warranty_provider"), "{f}"),
+        other => panic!("expected a mismatch: {other:?}"),
+    }
+}
+
+async fn regions_and_assignments_are_checked(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let agent = app.token(Role::WarrantyAgent, "securecover").await;
+    let de = json!([{ "country": "DE", "timeZone": "Europe/Berlin" }]);
+    refused(
+        &define(&app, &agent, "dach", de.clone()).await,
+        "FORBIDDEN",
+        None,
+    );
+    ok(&define(&app, &staff, "dach", de.clone()).await);
+    refused(
+        &define(
+            &app,
+            &staff,
+            "dach",
+            json!([{ "country": "AT", "timeZone": "Europe/Vienna" }]),
+        )
+        .await,
+        "INVALID_INPUT",
+        Some("name"),
+    );
+    refused(
+        &define(&app, &staff, "germany", de).await,
+        "INVALID_INPUT",
+        Some("countries"),
+    );
+    refused(
+        &define(
+            &app,
+            &staff,
+            "mars",
+            json!([{ "country": "FR", "timeZone": "Mars/Olympus" }]),
+        )
+        .await,
+        "INVALID_INPUT",
+        Some("countries"),
+    );
+    refused(
+        &define(
+            &app,
+            &staff,
+            "Upper",
+            json!([{ "country": "FR", "timeZone": "Europe/Paris" }]),
+        )
+        .await,
+        "INVALID_INPUT",
+        Some("name"),
+    );
+    let r = app
+        .gql(
+            &agent,
+            "{ regions { name countries { country timeZone } } }",
+            json!({}),
+        )
+        .await;
+    ok(&r);
+    assert_eq!(
+        r["data"]["regions"],
+        json!([{ "name": "dach", "countries": [{ "country": "DE", "timeZone": "Europe/Berlin" }] }])
+    );
+    refused(
+        &assign(&app, &agent, "dach", Some("securecover")).await,
+        "FORBIDDEN",
+        None,
+    );
+    refused(
+        &assign(&app, &staff, "dach", Some("pedalfix")).await,
+        "INVALID_INPUT",
+        Some("organisation"),
+    );
+    refused(
+        &assign(&app, &staff, "nowhere", Some("securecover")).await,
+        "INVALID_INPUT",
+        Some("region"),
+    );
+    ok(&assign(&app, &staff, "dach", Some("securecover")).await);
+    // The same assignment again changes nothing.
+    ok(&assign(&app, &staff, "dach", Some("securecover")).await);
+    assert_eq!(
+        app.portal
+            .store()
+            .assignments()
+            .await
+            .expect("assignments")
+            .len(),
+        1
+    );
+    app.portal.audit().await.expect("audit");
+}
