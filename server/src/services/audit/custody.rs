@@ -7,6 +7,9 @@ use super::{AuditError, fail};
 use crate::domain::custody::{self, Interval, Kind};
 use crate::services::Portal;
 
+/// An assignment's `[from, to)`.
+type Span = (u64, Option<u64>);
+
 impl Portal {
     /// The custody intervals, recomputed from the events by capture's rules
     /// (holder, shipped-to, installed-in) and from the device rows (one open
@@ -59,7 +62,7 @@ impl Portal {
     /// Each product's assignments in a region follow one another: each ends
     /// after it starts, none overlaps the next, at most one is open.
     async fn audit_assignments(&self) -> Result<(), AuditError> {
-        let mut by_key: BTreeMap<(i64, i64), Vec<(u64, Option<u64>)>> = BTreeMap::new();
+        let mut by_key: BTreeMap<(i64, i64), Vec<Span>> = BTreeMap::new();
         for a in self.store.assignments().await? {
             by_key
                 .entry((a.product, a.region))
