@@ -14,6 +14,8 @@ use crate::helpers::{Backend, TestApp, spawn_app};
 both_backends!(
     a_warranty_provider_covers_the_units_held_in_its_region,
     regions_and_assignments_are_checked,
+    a_reassignment_and_a_receipt_at_the_same_position_audit_clean,
+    ending_the_only_assignment_ends_the_cover,
 );
 
 fn ok(r: &Value) {
@@ -282,5 +284,94 @@ async fn regions_and_assignments_are_checked(backend: Backend) {
             .len(),
         1
     );
+    app.portal.audit().await.expect("audit");
+}
+
+/// The provider of DACH changes at log size S; the next event (position S)
+/// moves a unit from DACH to Benelux, whose provider is the one DACH had.
+/// Capture leaves two meeting intervals of that provider, the audit's
+/// recomputation one: they say the same, and the audit passes.
+async fn a_reassignment_and_a_receipt_at_the_same_position_audit_clean(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let r = app
+        .gql(
+            &staff,
+            "mutation { createOrganisation(slug: \"covertwo\", name: \"Cover Two\", kind: \"warranty_provider\", country: \"DE\") { slug } }",
+            json!({}),
+        )
+        .await;
+    ok(&r);
+    ok(&define(
+        &app,
+        &staff,
+        "dach",
+        json!([{ "country": "DE", "timeZone": "Europe/Berlin" }]),
+    )
+    .await);
+    ok(&define(
+        &app,
+        &staff,
+        "benelux",
+        json!([{ "country": "NL", "timeZone": "Europe/Amsterdam" }]),
+    )
+    .await);
+    ok(&assign(&app, &staff, "dach", Some("securecover")).await);
+    ok(&assign(&app, &staff, "benelux", Some("securecover")).await);
+    let pack = dl(PACK_GTIN, "W9");
+    ok(&app
+        .capture(
+            &staff,
+            vec![
+                object("s-1", "commissioning", &[&pack]),
+                ship("s-2", &[&pack], "veloparts-eu"),
+            ],
+        )
+        .await);
+    ok(&assign(&app, &staff, "dach", Some("covertwo")).await);
+    ok(&app
+        .capture(&velo, vec![object("s-3", "receiving", &[&pack])])
+        .await);
+    let agent = app.token(Role::WarrantyAgent, "securecover").await;
+    assert_eq!(seen(&app, &agent, &["W9"]).await, ["W9"]);
+    let other = app.token(Role::WarrantyAgent, "covertwo").await;
+    assert!(seen(&app, &other, &["W9"]).await.is_empty());
+    app.portal.audit().await.expect("audit");
+}
+
+/// With one region and one assignment, ending it ends the cover of every
+/// unit (no assignment is left open to find the units by).
+async fn ending_the_only_assignment_ends_the_cover(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let agent = app.token(Role::WarrantyAgent, "securecover").await;
+    let nord = app.token(Role::Distributor, "nordcycle").await;
+    ok(&define(
+        &app,
+        &staff,
+        "dach",
+        json!([{ "country": "DE", "timeZone": "Europe/Berlin" }]),
+    )
+    .await);
+    ok(&assign(&app, &staff, "dach", Some("securecover")).await);
+    let pack = dl(PACK_GTIN, "W8");
+    ok(&app
+        .capture(&staff, vec![object("e-1", "commissioning", &[&pack])])
+        .await);
+    assert_eq!(seen(&app, &agent, &["W8"]).await, ["W8"]);
+    ok(&assign(&app, &staff, "dach", None).await);
+    assert!(seen(&app, &agent, &["W8"]).await.is_empty());
+    ok(&app
+        .capture(&staff, vec![ship("e-2", &[&pack], "nordcycle")])
+        .await);
+    ok(&app
+        .capture(&nord, vec![object("e-3", "receiving", &[&pack])])
+        .await);
+    assert!(seen(&app, &agent, &["W8"]).await.is_empty());
     app.portal.audit().await.expect("audit");
 }

@@ -266,7 +266,7 @@ impl Store {
                 to: None,
             })
         }));
-        let coverage = super::warranty::coverage(&tx.tx, false).await?;
+        let coverage = super::warranty::coverage(&tx.tx, super::warranty::Load::All).await?;
         if !coverage.is_empty() {
             let products = super::warranty::device_products(&tx.tx).await?;
             let warranty = coverage.intervals(&intervals, &products);

@@ -54,8 +54,21 @@ pub struct RegionRow {
     pub region: Region,
 }
 
-/// The coverage as stored: every assignment, or only the open ones.
-pub(super) async fn coverage<C: ConnectionTrait>(db: &C, open_only: bool) -> StoreResult<Coverage> {
+/// Which assignments [`coverage`] loads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Load {
+    /// Every assignment (the audit, the data step).
+    All,
+    /// The open ones (an assignment's own rewrite).
+    Open,
+    /// The open ones, and nothing else when there are none (capture's
+    /// shortcut: no open assignment, no warranty provider changes).
+    OpenIfAny,
+}
+
+/// The coverage as stored.
+pub(super) async fn coverage<C: ConnectionTrait>(db: &C, load: Load) -> StoreResult<Coverage> {
+    let open_only = load != Load::All;
     let mut q = warranty_assignment::Entity::find();
     if open_only {
         q = q.filter(warranty_assignment::Column::ToPos.is_null());
@@ -66,7 +79,7 @@ pub(super) async fn coverage<C: ConnectionTrait>(db: &C, open_only: bool) -> Sto
         .into_iter()
         .map(to_assignment)
         .collect::<StoreResult<Vec<_>>>()?;
-    if assignments.is_empty() {
+    if assignments.is_empty() && load == Load::OpenIfAny {
         return Ok(Coverage::default());
     }
     let countries: HashMap<String, i64> = region_country::Entity::find()
@@ -121,7 +134,7 @@ impl CaptureTx {
         if holders.is_empty() {
             return Ok(Vec::new());
         }
-        let coverage = coverage(&self.tx, true).await?;
+        let coverage = coverage(&self.tx, Load::OpenIfAny).await?;
         if coverage.is_empty() {
             return Ok(Vec::new());
         }
@@ -283,7 +296,9 @@ impl Store {
             .insert(&tx.tx)
             .await?;
         }
-        let coverage = coverage(&tx.tx, true).await?;
+        // With the maps loaded even when no assignment is left open, so
+        // that ending the last one closes its units' intervals.
+        let coverage = coverage(&tx.tx, Load::Open).await?;
         // The units of the product held now, and by whom.
         let held: Vec<(i64, i64)> = custody_interval::Entity::find()
             .select_only()
@@ -324,7 +339,7 @@ impl Store {
     /// Every assignment and what it needs: what the audit recomputes the
     /// warranty-provider intervals from.
     pub async fn coverage(&self) -> StoreResult<Coverage> {
-        coverage(self.db(), false).await
+        coverage(self.db(), Load::All).await
     }
 
     /// Every assignment, in row order.

@@ -86,14 +86,19 @@ impl Portal {
 }
 
 /// The stored intervals of some kinds must be exactly the implied ones.
+/// Intervals of one device, kind and party that meet (`[a, p)` and
+/// `[p, b)`) say the same as `[a, b)` and compare as it: an assignment and
+/// an event at the same position may leave either form.
 fn compare(implied: &[Interval], stored: &[Interval], why: &str) -> Result<(), AuditError> {
-    let implied: BTreeSet<&Interval> = implied.iter().collect();
     let set: BTreeSet<&Interval> = stored.iter().collect();
     if set.len() != stored.len() {
         return Err(AuditError::Mismatch(fail(
             "a custody interval is stored twice",
         )));
     }
+    let (implied, stored) = (merged(implied), merged(stored));
+    let implied: BTreeSet<&Interval> = implied.iter().collect();
+    let set: BTreeSet<&Interval> = stored.iter().collect();
     if let Some(i) = implied
         .difference(&set)
         .chain(set.difference(&implied))
@@ -115,4 +120,22 @@ fn compare(implied: &[Interval], stored: &[Interval], why: &str) -> Result<(), A
         ))));
     }
     Ok(())
+}
+
+fn merged(intervals: &[Interval]) -> Vec<Interval> {
+    let mut sorted: Vec<Interval> = intervals.to_vec();
+    sorted.sort_by_key(|i| (i.device, i.kind, i.party, i.from));
+    let mut out: Vec<Interval> = Vec::with_capacity(sorted.len());
+    for i in sorted {
+        match out.last_mut() {
+            Some(last)
+                if (last.device, last.kind, last.party) == (i.device, i.kind, i.party)
+                    && last.to == Some(i.from) =>
+            {
+                last.to = i.to;
+            }
+            _ => out.push(i),
+        }
+    }
+    out
 }
