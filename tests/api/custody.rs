@@ -21,7 +21,7 @@ both_backends!(
     a_wrong_destroyed_is_undone_by_an_error_declaration,
 );
 
-fn ok(r: &Value) {
+pub(crate) fn ok(r: &Value) {
     assert!(r.get("errors").is_none(), "{r}");
 }
 
@@ -32,7 +32,7 @@ fn refused(r: &Value, field: &str) -> String {
     e["reason"].as_str().unwrap_or_default().to_owned()
 }
 
-fn ship(id: &str, epcs: &[&str], to: &str) -> Value {
+pub(crate) fn ship(id: &str, epcs: &[&str], to: &str) -> Value {
     let mut e = object(id, "shipping", epcs);
     e["destinationList"] = json!([{ "type": "owning_party", "id": to }]);
     e
@@ -320,7 +320,7 @@ async fn status7(app: &TestApp, staff: &str) -> Value {
     app.device(staff, PACK_GTIN, "P7", "status").await["status"].clone()
 }
 
-async fn sql(app: &TestApp, text: &str) {
+pub(crate) async fn sql(app: &TestApp, text: &str) {
     let db = Database::connect(&app.database_url).await.expect("connect");
     db.execute_raw(Statement::from_string(db.get_database_backend(), text))
         .await

@@ -5,9 +5,9 @@
 
 use provenance::auth::Role;
 use provenance::services::audit::AuditError;
-use sea_orm::{ConnectionTrait, Database, Statement};
 use serde_json::{Value, json};
 
+use crate::custody::{ok, ship, sql};
 use crate::events::{PACK_GTIN, dl, object};
 use crate::helpers::{Backend, TestApp, spawn_app};
 
@@ -18,22 +18,12 @@ both_backends!(
     ending_the_only_assignment_ends_the_cover,
 );
 
-fn ok(r: &Value) {
-    assert!(r.get("errors").is_none(), "{r}");
-}
-
 fn refused(r: &Value, code: &str, field: Option<&str>) {
     let e = &r["errors"][0]["extensions"];
     assert_eq!(e["code"], code, "{r}");
     if let Some(f) = field {
         assert_eq!(e["field"], f, "{r}");
     }
-}
-
-fn ship(id: &str, epcs: &[&str], to: &str) -> Value {
-    let mut e = object(id, "shipping", epcs);
-    e["destinationList"] = json!([{ "type": "owning_party", "id": to }]);
-    e
 }
 
 async fn define(app: &TestApp, token: &str, name: &str, countries: Value) -> Value {
@@ -89,14 +79,6 @@ async fn seen(app: &TestApp, token: &str, serials: &[&str]) -> Vec<String> {
     one_by_one.sort();
     assert_eq!(listed, one_by_one, "the list and the lookups agree");
     listed
-}
-
-async fn sql(app: &TestApp, text: &str) {
-    let db = Database::connect(&app.database_url).await.expect("connect");
-    db.execute_raw(Statement::from_string(db.get_database_backend(), text))
-        .await
-        .expect(text);
-    db.close().await.ok();
 }
 
 async fn a_warranty_provider_covers_the_units_held_in_its_region(backend: Backend) {

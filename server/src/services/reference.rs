@@ -188,6 +188,28 @@ impl Portal {
             .await?)
     }
 
+    /// The row id of the organisation `slug` (None for None), which must be
+    /// of `kind` (`what` names it in the error).
+    pub(super) async fn organisation_of_kind(
+        &self,
+        slug: Option<&str>,
+        kind: OrganisationKind,
+        what: &str,
+    ) -> Result<Option<i64>, ReferenceError> {
+        let Some(slug) = slug else {
+            return Ok(None);
+        };
+        let o = self
+            .store
+            .organisation_by_slug(slug)
+            .await?
+            .ok_or_else(|| invalid("organisation", "no such organisation"))?;
+        if o.kind != kind {
+            return Err(invalid("organisation", format!("is not {what}")));
+        }
+        Ok(Some(o.id))
+    }
+
     /// Assigns (or with `org = None` clears) the device's service partner.
     pub async fn assign_service_partner(
         &self,
@@ -204,20 +226,9 @@ impl Portal {
             .device_by_key(key.gtin().as_str(), key.serial().as_str())
             .await?
             .ok_or(ReferenceError::NotFound)?;
-        let org_id = match org {
-            Some(slug) => {
-                let o = self
-                    .store
-                    .organisation_by_slug(slug)
-                    .await?
-                    .ok_or_else(|| invalid("organisation", "no such organisation"))?;
-                if o.kind != OrganisationKind::ServicePartner {
-                    return Err(invalid("organisation", "is not a service partner"));
-                }
-                Some(o.id)
-            }
-            None => None,
-        };
+        let org_id = self
+            .organisation_of_kind(org, OrganisationKind::ServicePartner, "a service partner")
+            .await?;
         let audit = write_row(
             p,
             "assignServicePartner",

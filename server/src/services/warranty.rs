@@ -64,20 +64,13 @@ impl Portal {
             .find(|r| r.region.name == region)
             .map(|r| r.id)
             .ok_or_else(|| invalid("region", "no such region"))?;
-        let org_id = match org {
-            Some(slug) => {
-                let o = self
-                    .store
-                    .organisation_by_slug(slug)
-                    .await?
-                    .ok_or_else(|| invalid("organisation", "no such organisation"))?;
-                if o.kind != OrganisationKind::WarrantyProvider {
-                    return Err(invalid("organisation", "is not a warranty provider"));
-                }
-                Some(o.id)
-            }
-            None => None,
-        };
+        let org_id = self
+            .organisation_of_kind(
+                org,
+                OrganisationKind::WarrantyProvider,
+                "a warranty provider",
+            )
+            .await?;
         let audit = write_row(
             p,
             "assignWarrantyProvider",
