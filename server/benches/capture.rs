@@ -7,14 +7,22 @@
 //! their ratio, on SQLite (durable: WAL + synchronous=FULL) and, when
 //! `PROVENANCE_TEST_POSTGRES_URL` is set, on PostgreSQL.
 //!
+//! Assembly: packs of 10 modules × 12 cells commissioned, assembled,
+//! shipped to a distributor and received there, in batches of eight packs,
+//! on two fresh databases in alternating rounds: the portal as it is
+//! (a component's custody through its parent derived from link
+//! intervals) against, with `--features bench-variants`, the alternative
+//! that stores it per component (server/src/store/through_parent.rs).
+//!
 //! `cargo bench -p provenance --bench capture` (`CAPTURE_EVENTS=20000` for a
-//! shorter run).
+//! shorter run; `CAPTURE_PACKS=40` for fewer packs, `CAPTURE_ASSEMBLY_ONLY=1`
+//! for the assembly case alone).
 
 use std::time::{Duration, Instant};
 
 use provenance::auth::{Principal, Role};
 use provenance::config::{self, Settings};
-use provenance::domain::event::{Action, EventType, RawEvent, RawExtension};
+use provenance::domain::event::{Action, EventType, Party, RawEvent, RawExtension};
 use provenance::domain::visibility::Visibility;
 use provenance::services::Portal;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement, TransactionTrait};
@@ -180,6 +188,188 @@ async fn plain_sql(db: &DatabaseConnection, events: std::ops::Range<usize>) -> D
     start.elapsed()
 }
 
+const CELL_GTIN: &str = "04012345000030";
+const MODULE_GTIN: &str = "04012345000047";
+const PACKS_PER_BATCH: usize = 8;
+
+fn dl(gtin: &str, serial: &str) -> String {
+    format!("https://id.example/01/{gtin}/21/{serial}")
+}
+
+fn base(id: String, event_type: EventType, biz_step: &str, epcs: Vec<String>) -> RawEvent {
+    let mut e = event(0);
+    e.event_id = id;
+    e.event_type = event_type;
+    e.biz_step = Some(biz_step.into());
+    e.disposition = Some("in_progress".into());
+    e.epc_list = epcs;
+    e.extensions.clear();
+    e
+}
+
+/// The batches that build, ship and receive packs `packs`, with who captures
+/// each.
+fn assembly(packs: std::ops::Range<usize>) -> Vec<(Principal, Vec<RawEvent>)> {
+    let cell = |p: usize, m: usize, c: usize| dl(CELL_GTIN, &format!("C{p}-{m}-{c}"));
+    let module = |p: usize, m: usize| dl(MODULE_GTIN, &format!("M{p}-{m}"));
+    let pack = |p: usize| dl(GTIN, &format!("P{p}"));
+    let mut commission = Vec::new();
+    let mut assemble = Vec::new();
+    let mut ship = Vec::new();
+    let mut receive = Vec::new();
+    for p in packs {
+        let cells: Vec<String> = (0..10)
+            .flat_map(|m| (0..12).map(move |c| cell(p, m, c)))
+            .collect();
+        commission.push(base(
+            format!("c{p}"),
+            EventType::Object,
+            "commissioning",
+            cells,
+        ));
+        let modules: Vec<String> = (0..10).map(|m| module(p, m)).collect();
+        commission.push(base(
+            format!("m{p}"),
+            EventType::Object,
+            "commissioning",
+            modules.clone(),
+        ));
+        commission.push(base(
+            format!("p{p}"),
+            EventType::Object,
+            "commissioning",
+            vec![pack(p)],
+        ));
+        for (m, id) in modules.iter().enumerate() {
+            let mut e = base(
+                format!("a{p}-{m}"),
+                EventType::Aggregation,
+                "assembling",
+                vec![],
+            );
+            e.parent_id = Some(id.clone());
+            e.child_epcs = (0..12).map(|c| cell(p, m, c)).collect();
+            assemble.push(e);
+        }
+        let mut e = base(
+            format!("a{p}"),
+            EventType::Aggregation,
+            "assembling",
+            vec![],
+        );
+        e.parent_id = Some(pack(p));
+        e.child_epcs = modules;
+        assemble.push(e);
+        let mut e = base(
+            format!("s{p}"),
+            EventType::Object,
+            "shipping",
+            vec![pack(p)],
+        );
+        e.action = Some(Action::Observe);
+        e.disposition = Some("in_transit".into());
+        e.destination_list = vec![Party {
+            kind: "owning_party".into(),
+            id: "veloparts-eu".into(),
+        }];
+        ship.push(e);
+        let mut e = base(
+            format!("r{p}"),
+            EventType::Object,
+            "receiving",
+            vec![pack(p)],
+        );
+        e.action = Some(Action::Observe);
+        receive.push(e);
+    }
+    let distributor = Principal {
+        subject: "bench".into(),
+        role: Role::Distributor,
+        org: "veloparts-eu".into(),
+    };
+    vec![
+        (staff(), commission),
+        (staff(), assemble),
+        (staff(), ship),
+        (distributor, receive),
+    ]
+}
+
+async fn assembly_portal(url: &str, dir: &std::path::Path) -> Portal {
+    let portal = fresh(url, dir).await;
+    for (gtin, name) in [(CELL_GTIN, "Cell"), (MODULE_GTIN, "Module")] {
+        portal
+            .create_product(&staff(), gtin, name, "M1", 24, "2 years")
+            .await
+            .expect("product");
+    }
+    portal
+}
+
+/// Times each of the four kinds of batch for packs `packs`.
+async fn build_packs(portal: &Portal, packs: std::ops::Range<usize>) -> [Duration; 4] {
+    let mut out = [Duration::ZERO; 4];
+    for group in packs.clone().step_by(PACKS_PER_BATCH) {
+        let batches = assembly(group..(group + PACKS_PER_BATCH).min(packs.end));
+        for (i, (who, batch)) in batches.into_iter().enumerate() {
+            let start = Instant::now();
+            portal.capture(&who, batch).await.expect("capture");
+            out[i] += start.elapsed();
+        }
+    }
+    out
+}
+
+async fn assembly_case(label: &str, derived_url: &str, stored_url: &str, packs: usize) {
+    let a = tempfile::tempdir().expect("dir");
+    let derived = assembly_portal(derived_url, a.path()).await;
+    let b = tempfile::tempdir().expect("dir");
+    let stored = assembly_portal(stored_url, b.path()).await;
+    #[cfg(feature = "bench-variants")]
+    stored
+        .store()
+        .store_through_parent_per_component()
+        .await
+        .expect("variant");
+    #[cfg(not(feature = "bench-variants"))]
+    println!(
+        "{label}: assembly: the stored variant needs `--features bench-variants`; both runs below are the portal as it is"
+    );
+    let mut times = [[Duration::ZERO; 4]; 2];
+    let round = 4 * PACKS_PER_BATCH;
+    for start in (0..packs).step_by(round) {
+        let range = start..(start + round).min(packs);
+        for (i, portal) in [&derived, &stored].into_iter().enumerate() {
+            let t = build_packs(portal, range.clone()).await;
+            for k in 0..4 {
+                times[i][k] += t[k];
+            }
+        }
+    }
+    let devices = packs * 131;
+    let total = |t: &[Duration; 4]| t.iter().sum::<Duration>().as_secs_f64();
+    let phases = ["commission", "assemble", "ship", "receive"];
+    for (name, t) in [("derived", &times[0]), ("stored", &times[1])] {
+        let parts: Vec<String> = phases
+            .iter()
+            .zip(t)
+            .map(|(p, d)| format!("{p} {:.2} s", d.as_secs_f64()))
+            .collect();
+        println!(
+            "{label}: assembly {packs} packs ({devices} devices), {name}: {:.2} s ({})",
+            total(t),
+            parts.join(", ")
+        );
+    }
+    let moves = |t: &[Duration; 4]| (t[2] + t[3]).as_secs_f64();
+    println!(
+        "{label}: assembly: stored/derived time, all batches {:.2}, assemble {:.2}, ship and receive {:.2}",
+        total(&times[1]) / total(&times[0]),
+        times[1][1].as_secs_f64() / times[0][1].as_secs_f64(),
+        moves(&times[1]) / moves(&times[0]),
+    );
+}
+
 async fn postgres_database(admin: &str) -> (String, String) {
     let name = format!("pp_bench_{}", uuid::Uuid::new_v4().simple());
     let db = Database::connect(admin).await.expect("admin");
@@ -315,7 +505,31 @@ fn main() {
         .enable_all()
         .build()
         .expect("runtime");
+    let packs: usize = std::env::var("CAPTURE_PACKS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(96);
+    let assembly_only = std::env::var_os("CAPTURE_ASSEMBLY_ONLY").is_some();
     rt.block_on(async {
+        let a = tempfile::tempdir().expect("dir");
+        let b = tempfile::tempdir().expect("dir");
+        assembly_case(
+            "sqlite",
+            &config::default_database_url(a.path()),
+            &config::default_database_url(b.path()),
+            packs,
+        )
+        .await;
+        if let Ok(admin) = std::env::var("PROVENANCE_TEST_POSTGRES_URL") {
+            let (s, s_name) = postgres_database(&admin).await;
+            let (p, p_name) = postgres_database(&admin).await;
+            assembly_case("postgres", &s, &p, packs).await;
+            drop_postgres(&admin, &s_name).await;
+            drop_postgres(&admin, &p_name).await;
+        }
+        if assembly_only {
+            return;
+        }
         let a = tempfile::tempdir().expect("dir");
         let b = tempfile::tempdir().expect("dir");
         run(

@@ -166,6 +166,8 @@ pub struct Written {
 /// An open capture transaction. Dropping it without `commit` rolls back.
 pub struct CaptureTx {
     pub(super) tx: DatabaseTransaction,
+    #[cfg(feature = "bench-variants")]
+    pub(super) stored_through_parent: bool,
 }
 
 impl Store {
@@ -186,7 +188,13 @@ impl Store {
             ))
             .await?;
         }
-        Ok(CaptureTx { tx })
+        Ok(CaptureTx {
+            tx,
+            #[cfg(feature = "bench-variants")]
+            stored_through_parent: self
+                .stored_through_parent
+                .load(std::sync::atomic::Ordering::Relaxed),
+        })
     }
 }
 

@@ -123,6 +123,10 @@ impl CaptureTx {
             builder.change(w.device, w.kind, w.party, w.pos);
         }
         rows_of(&builder.finish())?.insert(&self.tx, "").await?;
+        #[cfg(feature = "bench-variants")]
+        if self.stored_through_parent {
+            self.write_through_parent(writes).await?;
+        }
         Ok(())
     }
 }

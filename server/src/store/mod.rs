@@ -13,6 +13,8 @@ pub mod devices;
 pub mod log;
 mod organisations;
 pub mod reference;
+#[cfg(feature = "bench-variants")]
+mod through_parent;
 pub mod warranty;
 
 use std::time::Duration;
@@ -53,6 +55,9 @@ pub struct Store {
     /// Queries made by the device read path, for the test that a page of
     /// devices costs a constant number of them.
     device_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// The measured alternative of `through_parent` is on.
+    #[cfg(feature = "bench-variants")]
+    stored_through_parent: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Store {
@@ -81,6 +86,8 @@ impl Store {
             db,
             log_round_trips: Default::default(),
             device_queries: Default::default(),
+            #[cfg(feature = "bench-variants")]
+            stored_through_parent: Default::default(),
         })
     }
 
