@@ -120,8 +120,15 @@ fn free_port() -> u16 {
         .port()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_demo_prints_urls_and_persona_tokens() {
+/// `serve --demo` as a subprocess on a free port: the process, its base
+/// URL, its first ten lines of output (the GraphQL URL and one line per
+/// persona token) and the directory it keeps its data in.
+pub(crate) async fn serve_demo() -> (
+    crate::helpers::KillOnDrop,
+    String,
+    Vec<String>,
+    tempfile::TempDir,
+) {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
@@ -158,6 +165,12 @@ async fn serve_demo_prints_urls_and_persona_tokens() {
     })
     .await
     .unwrap();
+    (child, base, lines, dir)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_prints_urls_and_persona_tokens() {
+    let (child, base, lines, dir) = serve_demo().await;
     assert_eq!(lines[0], format!("graphql {base}/graphql"));
     let tokens: Vec<Vec<&str>> = lines[1..].iter().map(|l| l.split(' ').collect()).collect();
     let personas: Vec<(&str, &str)> = tokens.iter().map(|t| (t[1], t[2])).collect();

@@ -282,6 +282,20 @@ async fn the_served_log_reverifies_from_its_tiles(backend: Backend) {
         "beyond the log"
     );
     assert_eq!(app.get("/log/tile/0/x1").await.status(), 400);
+    // Beyond any log of i64::MAX leaves: out of range, and no overflow.
+    for path in [
+        "tile/0/x018/x446/x744/x073/x709/x551/615",
+        "tile/entries/x018/x446/x744/x073/x709/x551/615",
+        "tile/entries/x036/x028/x797/x018/x963/x968.p/1",
+        "tile/7/001",
+        "tile/63/000",
+    ] {
+        assert_eq!(
+            app.get(&format!("/log/{path}")).await.status(),
+            400,
+            "{path}"
+        );
+    }
 
     // Every event's tlog-proof verifies against the checkpoint and key.
     let verifiers = vec![NoteVerifier::parse(vkey).unwrap()];

@@ -276,6 +276,28 @@ fn parties(field: &str, list: &[Party]) -> Result<Value, FieldError> {
 }
 
 /// Checks one event against every rule that needs no stored state.
+/// How deep a field's value may nest arrays and objects (docs/ledger-format.md):
+/// well inside what every JSON reader takes (serde_json stops at 128).
+pub const MAX_VALUE_DEPTH: usize = 32;
+
+/// The nesting of a value: 0 for a scalar, one more than its deepest member
+/// for an array or object. Walked without recursion, so that no value can
+/// exhaust the stack.
+pub fn nesting(value: &Value) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(value, 0usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let members: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(a) => Box::new(a.iter()),
+            Value::Object(o) => Box::new(o.values()),
+            _ => continue,
+        };
+        deepest = deepest.max(depth + 1);
+        stack.extend(members.map(|m| (m, depth + 1)));
+    }
+    deepest
+}
+
 pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldError> {
     let event_id = raw.event_id.trim().to_owned();
     if event_id.is_empty() || event_id.len() > 512 || event_id != raw.event_id {
@@ -521,6 +543,12 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
         return Err(FieldError::new(
             "",
             format!("more than {MAX_EVENT_FIELDS} fields"),
+        ));
+    }
+    if let Some(f) = fields.iter().find(|f| nesting(&f.value) > MAX_VALUE_DEPTH) {
+        return Err(FieldError::new(
+            &f.name,
+            format!("nests arrays and objects more than {MAX_VALUE_DEPTH} levels deep"),
         ));
     }
     let event = ValidEvent {

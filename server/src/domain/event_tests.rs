@@ -195,3 +195,37 @@ fn a_device_is_named_once_per_event() {
     r.child_epcs = vec![a.into()];
     assert!(validate(r, now()).is_ok());
 }
+
+fn nested(depth: usize) -> Value {
+    let mut v = json!(1);
+    for i in 0..depth {
+        v = if i % 2 == 0 {
+            json!([v])
+        } else {
+            json!({ "k": v })
+        };
+    }
+    v
+}
+
+#[test]
+fn values_nest_at_most_the_limit() {
+    assert_eq!(nesting(&json!("x")), 0);
+    assert_eq!(nesting(&json!([])), 1);
+    assert_eq!(nesting(&json!({ "a": [1, [2]], "b": {} })), 3);
+    assert_eq!(nesting(&nested(150)), 150);
+    let mut r = raw("deep");
+    r.ilmd = Some(json!({ "lot": nested(MAX_VALUE_DEPTH - 1) }));
+    validate(r, now()).expect("at the limit");
+    let mut r = raw("deeper");
+    r.ilmd = Some(json!({ "lot": nested(MAX_VALUE_DEPTH) }));
+    let e = validate(r, now()).unwrap_err();
+    assert_eq!(e.field, "ilmd");
+    let mut r = raw("deep extension");
+    r.extensions.push(RawExtension {
+        name: "deep".into(),
+        value: nested(150),
+        visibility: None,
+    });
+    assert_eq!(validate(r, now()).unwrap_err().field, "deep");
+}

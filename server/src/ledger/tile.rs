@@ -72,6 +72,25 @@ impl Tile {
         }
     }
 
+    /// Whether a log of at most `i64::MAX` leaves (the size the store
+    /// keeps) can hold this tile: its first leaf and the leaves after it
+    /// fit. Tiles beyond are out of range (an HTTP 400, not a 404), and
+    /// their positions would overflow.
+    pub fn in_range(&self) -> bool {
+        let entry_bits = u32::from(TILE_HEIGHT) * u32::from(self.level);
+        if entry_bits > 63 {
+            return false;
+        }
+        // Each entry stands for 2^(8·level) leaves; the tile starts at entry
+        // index·256.
+        let per_entry = 1u128 << entry_bits;
+        u128::from(self.index)
+            .checked_mul(u128::from(TILE_WIDTH))
+            .and_then(|first| first.checked_add(u128::from(self.width)))
+            .and_then(|entries| entries.checked_mul(per_entry))
+            .is_some_and(|end| end <= i64::MAX as u128)
+    }
+
     /// The first leaf index this tile's hashes cover.
     pub fn start_leaf(&self) -> u64 {
         shl(
@@ -317,6 +336,22 @@ mod tests {
         ] {
             assert!(TilePath::parse(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn tiles_beyond_an_i64_log_are_out_of_range() {
+        assert!(t(0, 0, 256).in_range());
+        assert!(t(0, (i64::MAX as u64 >> 8) - 1, 256).in_range());
+        assert!(!t(0, i64::MAX as u64 >> 8, 256).in_range());
+        assert!(!t(0, u64::MAX, 1).in_range());
+        assert!(!t(0, 1 << 56, 1).in_range());
+        assert!(t(6, 1, 1).in_range());
+        assert!(t(7, 0, 1).in_range());
+        assert!(t(7, 0, 127).in_range());
+        assert!(!t(7, 0, 128).in_range());
+        assert!(!t(7, 1, 1).in_range());
+        assert!(!t(8, 0, 1).in_range());
+        assert!(!t(63, 7, 256).in_range());
     }
 
     #[test]

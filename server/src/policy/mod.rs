@@ -68,6 +68,16 @@ impl Disclosure {
     }
 }
 
+/// Whether the role captures events at all (docs/device-lifecycle.md, "Who
+/// may capture what", decides which). Only such principals may send large
+/// request bodies.
+pub fn may_capture(role: Role) -> bool {
+    matches!(
+        role,
+        Role::Admin | Role::Staff | Role::Distributor | Role::ServicePartner
+    )
+}
+
 /// The policy table (docs/access-policy.md, "Policy table").
 pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disclosure {
     use Disclosure::{Absent, Commitment, Disclose};

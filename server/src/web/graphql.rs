@@ -9,13 +9,13 @@ use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use async_graphql::dataloader::DataLoader;
 
+use super::graphql_body::BodyError;
 use crate::graphql::loaders::DeviceLoader;
 use crate::graphql::{ClientAddress, ErrorCode, PortalSchema, unauthenticated_error};
 use crate::services::Portal;
 
 pub fn resource() -> Resource {
     web::resource("/graphql")
-        .app_data(web::PayloadConfig::new(MAX_BODY))
         .route(web::post().to(execute))
         .route(
             web::get()
@@ -51,10 +51,13 @@ fn is_mutation(query: &str, operation_name: Option<&str>) -> bool {
     }
 }
 
-/// The raw request body of `/graphql` is limited to this many bytes (a
-/// 10,000-event batch fits); a larger one is refused with 413 before it is
-/// parsed.
+/// The raw request body of `/graphql` from a principal that may capture is
+/// limited to this many bytes (a 10,000-event batch fits); a larger one is
+/// refused with 413 before it is read.
 pub const MAX_BODY: usize = 32 * 1024 * 1024;
+/// The limit for everyone else, anonymous callers included (decided from
+/// the `Authorization` header before any of the body is read).
+pub const MAX_SMALL_BODY: usize = 64 * 1024;
 /// Operations in one batched request.
 pub const MAX_BATCH: usize = 16;
 /// Aliased fields in one document.
@@ -122,6 +125,7 @@ fn with_codes(mut response: async_graphql::Response) -> async_graphql::Response 
             || error.message.contains("limit exceeded")
             || error.message.contains("too complex")
             || error.message.contains("too many")
+            || error.message.contains("recursion depth")
         {
             ErrorCode::LimitExceeded
         } else {
@@ -199,20 +203,85 @@ fn parse(
             HttpResponse::UnsupportedMediaType().body("send the request as application/json\n"),
         ));
     }
-    serde_json::from_slice::<async_graphql::BatchRequest>(body).map_err(|e| {
-        Box::new(bad_request(&format!(
-            "the body is not a GraphQL request: {e}"
-        )))
+    super::graphql_body::parse(body, MAX_BATCH).map_err(|e| {
+        Box::new(match e {
+            BodyError::Malformed(e) => {
+                bad_request(&format!("the body is not a GraphQL request: {e}"))
+            }
+            BodyError::Limit(message) => {
+                HttpResponse::BadRequest().json(refused(ErrorCode::LimitExceeded, &message))
+            }
+        })
     })
+}
+
+fn too_large(limit: usize) -> HttpResponse {
+    let message = if limit == MAX_BODY {
+        format!("the request body is over {} MiB", MAX_BODY >> 20)
+    } else {
+        format!(
+            "the request body is over {} KiB (larger ones only from a principal that captures events)",
+            MAX_SMALL_BODY >> 10
+        )
+    };
+    HttpResponse::PayloadTooLarge().json(refused(ErrorCode::LimitExceeded, &message))
+}
+
+/// Reads a POST body of at most `limit` bytes: a declared length over it
+/// is refused before anything is read, a stream that runs over it as soon
+/// as it does. The body is taken as sent (no content coding).
+async fn read_body(
+    http: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, Box<HttpResponse>> {
+    if http.method() != actix_web::http::Method::POST {
+        return Ok(web::Bytes::new());
+    }
+    let coded = http
+        .headers()
+        .get("content-encoding")
+        .is_some_and(|v| !v.as_bytes().eq_ignore_ascii_case(b"identity"));
+    if coded {
+        return Err(Box::new(
+            HttpResponse::UnsupportedMediaType()
+                .body("send the request without a content coding\n"),
+        ));
+    }
+    let declared = http
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit as u64) {
+        return Err(Box::new(too_large(limit)));
+    }
+    match payload.to_bytes_limited(limit).await {
+        Ok(Ok(body)) => Ok(body),
+        Ok(Err(e)) => Err(Box::new(bad_request(&format!(
+            "the body was not read: {e}"
+        )))),
+        Err(_) => Err(Box::new(too_large(limit))),
+    }
 }
 
 #[tracing::instrument(skip_all)]
 async fn execute(
     http: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     portal: web::Data<Portal>,
     schema: web::Data<PortalSchema>,
 ) -> HttpResponse {
+    // Who asks decides how much of a body is read: nothing is read before.
+    let principal = portal.authenticate(bearer(&http)).await;
+    let limit = match &principal {
+        Ok(p) if crate::policy::may_capture(p.role) => MAX_BODY,
+        _ => MAX_SMALL_BODY,
+    };
+    let body = match read_body(&http, payload, limit).await {
+        Ok(b) => b,
+        Err(response) => return *response,
+    };
     let batch = match parse(&http, &body) {
         Ok(b) => b,
         Err(response) => return *response,
@@ -233,7 +302,8 @@ async fn execute(
             .insert_header(("Allow", "POST"))
             .body("mutations must be sent with POST\n");
     }
-    let principal = match portal.authenticate(bearer(&http)).await {
+    drop(body);
+    let principal = match principal {
         Ok(p) => p,
         Err(_) => {
             return json_response(&async_graphql::Response::from_errors(vec![
@@ -241,14 +311,10 @@ async fn execute(
             ]));
         }
     };
-    // Limits checked before any resolver runs (depth and complexity by the
-    // executor's validation, which also precedes execution).
-    if requests.len() > MAX_BATCH {
-        return json_response(&refused(
-            ErrorCode::LimitExceeded,
-            &format!("at most {MAX_BATCH} operations per request"),
-        ));
-    }
+    // Limits are checked before any resolver runs: the body's size, value
+    // count, nesting and operations by the parser above, aliases below,
+    // depth and complexity by the executor's validation, which also
+    // precedes execution.
     // The peer's address (not a header a client could set).
     let client = http
         .peer_addr()

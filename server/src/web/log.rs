@@ -69,6 +69,10 @@ async fn tile(portal: web::Data<Portal>, path: web::Path<String>) -> HttpRespons
         Ok(p) => p,
         Err(e) => return HttpResponse::BadRequest().body(format!("{e}\n")),
     };
+    let (TilePath::Hashes(t) | TilePath::Entries(t)) = parsed;
+    if !t.in_range() {
+        return HttpResponse::BadRequest().body("the tile lies beyond any log this portal keeps\n");
+    }
     let (result, t) = match parsed {
         TilePath::Hashes(t) => (portal.tile(t).await, t),
         TilePath::Entries(t) => (portal.entry_bundle(t).await, t),

@@ -2,6 +2,7 @@
 //! `store`.
 
 mod graphql;
+mod graphql_body;
 mod health;
 mod home;
 mod keys;

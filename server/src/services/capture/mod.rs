@@ -18,7 +18,7 @@ use sha2::{Digest, Sha256};
 
 use super::Portal;
 use super::log::{build_leaves, chain_heads, leaf_job};
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::DeviceKey;
 use crate::domain::custody::Party;
 use crate::domain::event::{RawEvent, ValidEvent, validate};
@@ -201,10 +201,7 @@ impl Portal {
         client: &str,
         raw: Vec<RawEvent>,
     ) -> Result<Vec<Receipt>, CaptureError> {
-        if !matches!(
-            principal.role,
-            Role::Admin | Role::Staff | Role::Distributor | Role::ServicePartner
-        ) {
+        if !crate::policy::may_capture(principal.role) {
             return Err(CaptureError::Forbidden(format!(
                 "the {} role does not capture events",
                 principal.role
