@@ -2,7 +2,9 @@ use sea_orm::entity::prelude::*;
 
 /// One leaf of the public log: the leaf data of one (event, device), its
 /// hash, and the salts of its commitments (a JSON object name → base64).
-#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+/// `Debug` leaves the salts out: with the leaf's commitments they disclose
+/// the values.
+#[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "leaf")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
@@ -20,3 +22,17 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("leaf_index", &self.leaf_index)
+            .field("event_id", &self.event_id)
+            .field("device_id", &self.device_id)
+            .field("seq", &self.seq)
+            .field("data", &self.data)
+            .field("hash", &self.hash)
+            .field("salts", &"[redacted]")
+            .finish()
+    }
+}

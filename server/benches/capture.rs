@@ -68,6 +68,7 @@ async fn fresh(url: &str, dir: &std::path::Path) -> Portal {
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
         issuers: Vec::new(),
+        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
     };
     let portal = Portal::open(settings).await.expect("open");
     portal.seed_demo().await.expect("orgs");

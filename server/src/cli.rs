@@ -37,7 +37,7 @@ struct Common {
     /// sqlite://… or postgres://… [env: PROVENANCE_DATABASE_URL]
     /// [default: SQLite file in the data directory]
     #[arg(long, global = true, value_name = "URL")]
-    database_url: Option<String>,
+    database_url: Option<crate::config::Secret>,
     /// TOML settings file [env: PROVENANCE_CONFIG] [default: DIR/provenance.toml]
     #[arg(long, global = true, value_name = "FILE")]
     config: Option<PathBuf>,

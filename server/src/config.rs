@@ -2,6 +2,7 @@
 //! `provenance.toml` in the data directory when present), then `PROVENANCE_…`
 //! environment variables, then command-line flags.
 
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,6 +16,42 @@ pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "./data";
 pub const CONFIG_FILE_NAME: &str = "provenance.toml";
 
+/// A setting that may hold a secret (a database URL with its password):
+/// `Debug` does not show it; [`Secret::expose`] hands it to the one place
+/// that needs it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl From<String> for Secret {
+    fn from(s: String) -> Self {
+        Self(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Self)
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+}
+
 /// The settings every command runs with.
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -23,8 +60,8 @@ pub struct Settings {
     pub public_base_url: String,
     /// Address the HTTP server binds to.
     pub bind: String,
-    /// `sqlite://…` or `postgres://…`.
-    pub database_url: String,
+    /// `sqlite://…` or `postgres://…`, which may hold a password.
+    pub database_url: Secret,
     /// Keys, the embedded database and `provenance.toml` live here.
     pub data_dir: PathBuf,
     /// The signing keys (default: `DATA_DIR/keys`).
@@ -34,6 +71,10 @@ pub struct Settings {
     pub log_key_overlap: Duration,
     /// External token issuers (`[[issuers]]` in the settings file).
     pub issuers: Vec<IssuerConfig>,
+    /// Ids per `IN (…)` list sent to the database
+    /// ([`crate::store::DEFAULT_LIST_CHUNK`]; tests make it small to
+    /// exercise the chunking).
+    pub list_chunk: usize,
 }
 
 /// Default of [`Settings::log_key_overlap`].
@@ -45,7 +86,7 @@ pub const DEFAULT_LOG_KEY_OVERLAP: Duration = Duration::from_secs(24 * 3600);
 pub struct Overrides {
     pub public_base_url: Option<String>,
     pub bind: Option<String>,
-    pub database_url: Option<String>,
+    pub database_url: Option<Secret>,
     pub data_dir: Option<PathBuf>,
     pub keys_dir: Option<PathBuf>,
     /// e.g. `24h`
@@ -73,7 +114,7 @@ impl Overrides {
         Overrides {
             public_base_url: non_empty("PROVENANCE_PUBLIC_BASE_URL"),
             bind: non_empty("PROVENANCE_BIND"),
-            database_url: non_empty("PROVENANCE_DATABASE_URL"),
+            database_url: non_empty("PROVENANCE_DATABASE_URL").map(Secret::from),
             data_dir: non_empty("PROVENANCE_DATA_DIR").map(PathBuf::from),
             keys_dir: non_empty("PROVENANCE_KEYS_DIR").map(PathBuf::from),
             log_key_overlap: non_empty("PROVENANCE_LOG_KEY_OVERLAP"),
@@ -118,10 +159,11 @@ pub fn load(
     )?;
     let database_url = merged
         .database_url
-        .unwrap_or_else(|| default_database_url(&data_dir));
-    if !(database_url.starts_with("sqlite:")
-        || database_url.starts_with("postgres://")
-        || database_url.starts_with("postgresql://"))
+        .unwrap_or_else(|| default_database_url(&data_dir).into());
+    let url = database_url.expose();
+    if !(url.starts_with("sqlite:")
+        || url.starts_with("postgres://")
+        || url.starts_with("postgresql://"))
     {
         bail!("database URL must start with sqlite:// or postgres://");
     }
@@ -138,6 +180,7 @@ pub fn load(
         data_dir,
         log_key_overlap,
         issuers: merged.issuers.unwrap_or_default(),
+        list_chunk: crate::store::DEFAULT_LIST_CHUNK,
     })
 }
 
@@ -176,7 +219,7 @@ impl Settings {
     }
 
     pub fn is_sqlite(&self) -> bool {
-        self.database_url.starts_with("sqlite:")
+        self.database_url.expose().starts_with("sqlite:")
     }
 }
 
@@ -203,8 +246,8 @@ mod tests {
         let s = load(flags, None, env_of(&[])).unwrap();
         assert_eq!(s.public_base_url, DEFAULT_BASE_URL);
         assert_eq!(s.bind, DEFAULT_BIND);
-        assert!(s.database_url.starts_with("sqlite://"));
-        assert!(s.database_url.ends_with("provenance.db?mode=rwc"));
+        assert!(s.database_url.expose().starts_with("sqlite://"));
+        assert!(s.database_url.expose().ends_with("provenance.db?mode=rwc"));
         assert_eq!(s.public_host(), "localhost:8080");
     }
 
@@ -231,7 +274,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.public_base_url, "https://file.example");
-        assert_eq!(s.database_url, "sqlite://env.db");
+        assert_eq!(s.database_url.expose(), "sqlite://env.db");
         assert_eq!(s.bind, "127.0.0.1:3");
     }
 
@@ -264,5 +307,22 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("database URL"));
+    }
+
+    #[test]
+    fn the_database_url_stays_out_of_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = "postgres://portal:hunter2@db.example/portal";
+        let flags = Overrides {
+            data_dir: Some(dir.path().to_owned()),
+            database_url: Some(url.into()),
+            ..Default::default()
+        };
+        assert!(!format!("{flags:?}").contains("hunter2"));
+        let s = load(flags, None, env_of(&[])).unwrap();
+        assert_eq!(s.database_url.expose(), url);
+        let shown = format!("{s:?} {s:#?}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("[redacted]"));
     }
 }

@@ -127,11 +127,12 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
     Settings {
         public_base_url: config::DEFAULT_BASE_URL.to_owned(),
         bind: "127.0.0.1:0".to_owned(),
-        database_url: database_url.to_owned(),
+        database_url: database_url.into(),
         data_dir: dir.to_owned(),
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
         issuers: Vec::new(),
+        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
     }
 }
 

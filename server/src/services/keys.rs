@@ -314,6 +314,7 @@ mod overlap_tests {
             keys_dir: dir.join("keys"),
             log_key_overlap: overlap,
             issuers: Vec::new(),
+            list_chunk: crate::store::DEFAULT_LIST_CHUNK,
         }
     }
 

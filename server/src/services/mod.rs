@@ -62,9 +62,10 @@ impl Portal {
     pub async fn open(settings: Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
-        let store = Store::connect(&settings.database_url)
+        let store = Store::connect(settings.database_url.expose())
             .await
-            .context("opening the database")?;
+            .context("opening the database")?
+            .with_list_chunk(settings.list_chunk);
         store.migrate().await.context("running migrations")?;
         // Versioned data steps that fill what a migration added.
         if store
@@ -83,9 +84,10 @@ impl Portal {
     /// Like `open`, without running migrations.
     pub async fn open_unmigrated(settings: Settings) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)?;
-        let store = Store::connect(&settings.database_url)
+        let store = Store::connect(settings.database_url.expose())
             .await
-            .context("opening the database")?;
+            .context("opening the database")?
+            .with_list_chunk(settings.list_chunk);
         Self::with_store(settings, store)
     }
 

@@ -50,8 +50,8 @@ pub struct ErasedValue {
     pub commitment: String,
 }
 
-/// An erasure to apply in one transaction.
-#[derive(Clone, Debug)]
+/// An erasure to apply in one transaction. `Debug` leaves the new salts out.
+#[derive(Clone)]
 pub struct NewErasure {
     pub device_id: i64,
     pub class: String,
@@ -64,6 +64,24 @@ pub struct NewErasure {
     pub salts: Vec<(i64, String)>,
     /// Its access-log row, written in the same transaction.
     pub audit: super::access::AccessRow,
+}
+
+impl std::fmt::Debug for NewErasure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewErasure")
+            .field("device_id", &self.device_id)
+            .field("class", &self.class)
+            .field("reason", &self.reason)
+            .field("actor", &self.actor)
+            .field("at", &self.at)
+            .field("values", &self.values)
+            .field(
+                "salts",
+                &format_args!("[{} leaves, redacted]", self.salts.len()),
+            )
+            .field("audit", &self.audit)
+            .finish()
+    }
 }
 
 impl Store {
@@ -106,7 +124,7 @@ impl Store {
 
     pub async fn event_columns(&self, ids: &[i64]) -> StoreResult<HashMap<i64, EventColumns>> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(1000) {
+        for chunk in ids.chunks(self.chunk()) {
             for m in event::Entity::find()
                 .filter(event::Column::Id.is_in(chunk.iter().copied()))
                 .all(self.db())
@@ -133,7 +151,7 @@ impl Store {
     /// The stored members of events, by event row id.
     pub async fn event_fields(&self, ids: &[i64]) -> StoreResult<HashMap<i64, Vec<FieldRow>>> {
         let mut out: HashMap<i64, Vec<FieldRow>> = HashMap::new();
-        for chunk in ids.chunks(1000) {
+        for chunk in ids.chunks(self.chunk()) {
             for m in event_field::Entity::find()
                 .filter(event_field::Column::EventId.is_in(chunk.iter().copied()))
                 .all(self.db())
@@ -150,7 +168,7 @@ impl Store {
     /// (GTIN, serial) by device id.
     pub async fn device_keys(&self, ids: &[i64]) -> StoreResult<HashMap<i64, (String, String)>> {
         let mut out = HashMap::new();
-        for chunk in ids.chunks(1000) {
+        for chunk in ids.chunks(self.chunk()) {
             for m in device::Entity::find()
                 .filter(device::Column::Id.is_in(chunk.iter().copied()))
                 .all(self.db())
@@ -204,7 +222,7 @@ impl Store {
         event_ids: &[i64],
     ) -> StoreResult<HashMap<i64, Vec<(String, String)>>> {
         let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
-        for chunk in event_ids.chunks(1000) {
+        for chunk in event_ids.chunks(self.chunk()) {
             for m in erased_commitment::Entity::find()
                 .filter(erased_commitment::Column::EventId.is_in(chunk.iter().copied()))
                 .all(self.db())
@@ -234,7 +252,7 @@ impl Store {
     /// All leaves of the given events (every device they touch).
     pub async fn leaves_of_events(&self, event_ids: &[i64]) -> StoreResult<Vec<LeafRow>> {
         let mut out = Vec::new();
-        for chunk in event_ids.chunks(1000) {
+        for chunk in event_ids.chunks(self.chunk()) {
             out.extend(
                 leaf::Entity::find()
                     .filter(leaf::Column::EventId.is_in(chunk.iter().copied()))

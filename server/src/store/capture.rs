@@ -18,9 +18,6 @@ use super::{Store, StoreResult};
 
 /// Key of the advisory lock that serializes captures on PostgreSQL.
 const CAPTURE_LOCK_KEY: i64 = 0x5052_4f56_0001;
-/// Rows per INSERT: stays under SQLite's 32,766 bound parameters.
-const CHUNK: usize = 1000;
-
 #[derive(Clone, Debug)]
 pub struct DeviceRow {
     pub id: i64,
@@ -166,6 +163,8 @@ pub struct Written {
 /// An open capture transaction. Dropping it without `commit` rolls back.
 pub struct CaptureTx {
     pub(super) tx: DatabaseTransaction,
+    /// Ids per `IN (…)` list.
+    pub(super) chunk: usize,
     #[cfg(feature = "bench-variants")]
     pub(super) stored_through_parent: bool,
 }
@@ -190,6 +189,7 @@ impl Store {
         }
         Ok(CaptureTx {
             tx,
+            chunk: self.chunk,
             #[cfg(feature = "bench-variants")]
             stored_through_parent: self
                 .stored_through_parent
@@ -201,7 +201,7 @@ impl Store {
 impl CaptureTx {
     pub async fn events_by_event_id(&self, ids: &[String]) -> StoreResult<Vec<StoredEventRef>> {
         let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in ids.chunks(self.chunk) {
             let rows = event::Entity::find()
                 .filter(event::Column::EventId.is_in(chunk.iter().cloned()))
                 .all(&self.tx)
@@ -223,7 +223,7 @@ impl CaptureTx {
     /// Leaf indexes of stored events, ascending, by event row id.
     pub async fn leaf_indexes(&self, event_ids: &[i64]) -> StoreResult<HashMap<i64, Vec<i64>>> {
         let mut out: HashMap<i64, Vec<i64>> = HashMap::new();
-        for chunk in event_ids.chunks(CHUNK) {
+        for chunk in event_ids.chunks(self.chunk) {
             let rows: Vec<(i64, i64)> = entities::leaf::Entity::find()
                 .select_only()
                 .column(entities::leaf::Column::EventId)
@@ -248,7 +248,7 @@ impl CaptureTx {
         }
         let mut out = Vec::new();
         for (gtin, serials) in by_gtin {
-            for chunk in serials.chunks(CHUNK) {
+            for chunk in serials.chunks(self.chunk) {
                 let rows = device::Entity::find()
                     .filter(device::Column::Gtin.eq(gtin))
                     .filter(device::Column::Serial.is_in(chunk.iter().copied()))
@@ -262,7 +262,7 @@ impl CaptureTx {
 
     pub async fn devices_by_id(&self, ids: &[i64]) -> StoreResult<Vec<DeviceRow>> {
         let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
+        for chunk in ids.chunks(self.chunk) {
             let rows = device::Entity::find()
                 .filter(device::Column::Id.is_in(chunk.iter().copied()))
                 .all(&self.tx)
@@ -275,7 +275,8 @@ impl CaptureTx {
     /// Open component links in which any of `ids` is parent or child.
     pub async fn open_links_touching(&self, ids: &[i64]) -> StoreResult<Vec<LinkRow>> {
         let mut out: Vec<LinkRow> = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
+        let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        for chunk in ids.chunks(self.chunk) {
             let rows = component_link::Entity::find()
                 .filter(component_link::Column::RemovedBy.is_null())
                 .filter(
@@ -286,7 +287,7 @@ impl CaptureTx {
                 .all(&self.tx)
                 .await?;
             for m in rows {
-                if !out.iter().any(|l| l.id == m.id) {
+                if seen.insert(m.id) {
                     out.push(LinkRow {
                         id: m.id,
                         parent_id: m.parent_id,
@@ -300,20 +301,28 @@ impl CaptureTx {
 
     /// Product ids by GTIN-14.
     pub async fn products_by_gtin(&self, gtins: &[String]) -> StoreResult<HashMap<String, i64>> {
-        let rows = product::Entity::find()
-            .filter(product::Column::Gtin.is_in(gtins.iter().cloned()))
-            .all(&self.tx)
-            .await?;
-        Ok(rows.into_iter().map(|m| (m.gtin, m.id)).collect())
+        let mut out = HashMap::new();
+        for chunk in gtins.chunks(self.chunk) {
+            let rows = product::Entity::find()
+                .filter(product::Column::Gtin.is_in(chunk.iter().cloned()))
+                .all(&self.tx)
+                .await?;
+            out.extend(rows.into_iter().map(|m| (m.gtin, m.id)));
+        }
+        Ok(out)
     }
 
     /// Organisation ids by slug.
     pub async fn organisation_ids(&self, slugs: &[String]) -> StoreResult<HashMap<String, i64>> {
-        let rows = organisation::Entity::find()
-            .filter(organisation::Column::Slug.is_in(slugs.iter().cloned()))
-            .all(&self.tx)
-            .await?;
-        Ok(rows.into_iter().map(|m| (m.slug, m.id)).collect())
+        let mut out = HashMap::new();
+        for chunk in slugs.chunks(self.chunk) {
+            let rows = organisation::Entity::find()
+                .filter(organisation::Column::Slug.is_in(chunk.iter().cloned()))
+                .all(&self.tx)
+                .await?;
+            out.extend(rows.into_iter().map(|m| (m.slug, m.id)));
+        }
+        Ok(out)
     }
 
     /// Applies an accepted batch.

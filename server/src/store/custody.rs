@@ -15,9 +15,6 @@ use super::capture::CaptureTx;
 use super::{Store, StoreError, StoreResult};
 use crate::domain::custody::{Builder, Custody, Interval, Kind, ReplayEvent};
 
-/// Ids per `IN (…)` list.
-const CHUNK: usize = 1000;
-
 /// The data step that fills the intervals of a database captured before
 /// they existed.
 pub const CUSTODY_STEP: &str = "2026-12-02-custody-intervals";
@@ -72,11 +69,12 @@ fn rows_of(intervals: &[Interval]) -> StoreResult<Rows> {
 
 async fn intervals_of<C: ConnectionTrait>(
     db: &C,
+    chunk_size: usize,
     devices: &[i64],
     open_only: bool,
 ) -> StoreResult<Vec<custody_interval::Model>> {
     let mut out = Vec::new();
-    for chunk in devices.chunks(CHUNK) {
+    for chunk in devices.chunks(chunk_size) {
         let mut q = custody_interval::Entity::find()
             .filter(custody_interval::Column::DeviceId.is_in(chunk.iter().copied()));
         if open_only {
@@ -104,7 +102,7 @@ impl CaptureTx {
         existing.dedup();
         let mut builder = Builder::default();
         let mut replaced: Vec<i64> = Vec::new();
-        for m in intervals_of(&self.tx, &existing, true).await? {
+        for m in intervals_of(&self.tx, self.chunk, &existing, true).await? {
             let id = m.id;
             let interval = to_interval(m)?;
             if changed.contains(&(interval.device, interval.kind)) {
@@ -113,7 +111,7 @@ impl CaptureTx {
             }
         }
         // The open intervals that change are rewritten with their end.
-        for chunk in replaced.chunks(CHUNK) {
+        for chunk in replaced.chunks(self.chunk) {
             custody_interval::Entity::delete_many()
                 .filter(custody_interval::Column::Id.is_in(chunk.iter().copied()))
                 .exec(&self.tx)
@@ -142,7 +140,7 @@ impl Store {
             if frontier.is_empty() {
                 break;
             }
-            let found = intervals_of(self.db(), &frontier, false).await?;
+            let found = intervals_of(self.db(), self.chunk(), &frontier, false).await?;
             frontier.clear();
             for m in found {
                 let i = to_interval(m)?;

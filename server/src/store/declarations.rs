@@ -13,9 +13,6 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use super::StoreResult;
 use super::capture::CaptureTx;
 
-/// Ids per `IN (…)` list.
-const CHUNK: usize = 1000;
-
 /// Per device, the (bizStep, disposition) of its status-giving events.
 pub type StatusHistory = HashMap<i64, Vec<(Option<String>, Option<String>)>>;
 
@@ -46,7 +43,7 @@ impl CaptureTx {
         // A theft report declared in error ends nothing (and a declaration
         // is no theft report).
         let skip = self.declared_rows().await?;
-        for chunk in event_ids.chunks(CHUNK) {
+        for chunk in event_ids.chunks(self.chunk) {
             let events = event::Entity::find()
                 .filter(event::Column::EventId.is_in(chunk.iter().cloned()))
                 .filter(event::Column::Disposition.eq("stolen"))
@@ -86,7 +83,7 @@ impl CaptureTx {
     pub async fn status_history(&self, devices: &[i64]) -> StoreResult<StatusHistory> {
         let mut out = StatusHistory::new();
         let skip = self.declared_rows().await?;
-        for chunk in devices.chunks(CHUNK) {
+        for chunk in devices.chunks(self.chunk) {
             let rows = entities::event_device::Entity::find()
                 .filter(entities::event_device::Column::DeviceId.is_in(chunk.iter().copied()))
                 .filter(entities::event_device::Column::Role.eq("epc"))
@@ -96,7 +93,7 @@ impl CaptureTx {
             ids.sort_unstable();
             ids.dedup();
             let mut events: HashMap<i64, (Option<String>, Option<String>)> = HashMap::new();
-            for ids in ids.chunks(CHUNK) {
+            for ids in ids.chunks(self.chunk) {
                 for m in event::Entity::find()
                     .filter(event::Column::Id.is_in(ids.iter().copied()))
                     .all(&self.tx)
@@ -127,7 +124,7 @@ impl CaptureTx {
     pub async fn latest_live_events(&self, devices: &[i64]) -> StoreResult<HashMap<i64, i64>> {
         let skip = self.declared_rows().await?;
         let mut out: HashMap<i64, i64> = HashMap::new();
-        for chunk in devices.chunks(CHUNK) {
+        for chunk in devices.chunks(self.chunk) {
             for r in entities::event_device::Entity::find()
                 .filter(entities::event_device::Column::DeviceId.is_in(chunk.iter().copied()))
                 .all(&self.tx)

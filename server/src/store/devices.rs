@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use entities::{component_link, device, event, event_device, event_field, organisation};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
 
 use super::capture::DeviceRow;
 use super::{Store, StoreResult};
@@ -84,38 +82,44 @@ impl Store {
             .map(|m| m.slug))
     }
 
-    /// The device's events, oldest first (by eventTime, then capture order).
+    /// The device's events, oldest first (by eventTime, then capture order):
+    /// two queries whatever their number (the device's events as a
+    /// subquery, not a list of ids).
     #[tracing::instrument(skip(self))]
     pub async fn events_of_device(&self, device_id: i64) -> StoreResult<Vec<EventRecord>> {
-        let ids: Vec<i64> = event_device::Entity::find()
-            .select_only()
-            .column(event_device::Column::EventId)
-            .filter(event_device::Column::DeviceId.eq(device_id))
-            .into_tuple()
-            .all(self.db())
-            .await?;
-        if ids.is_empty() {
-            return Ok(Vec::new());
-        }
+        let of_device = || {
+            sea_orm::sea_query::Query::select()
+                .column(event_device::Column::EventId)
+                .from(event_device::Entity)
+                .and_where(event_device::Column::DeviceId.eq(device_id))
+                .to_owned()
+        };
         let events = event::Entity::find()
-            .filter(event::Column::Id.is_in(ids.clone()))
+            .filter(event::Column::Id.in_subquery(of_device()))
             .order_by_asc(event::Column::EventTime)
             .order_by_asc(event::Column::Id)
             .all(self.db())
             .await?;
-        let fields = event_field::Entity::find()
-            .filter(event_field::Column::EventId.is_in(ids))
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut fields: std::collections::HashMap<i64, Vec<(String, String, String)>> =
+            std::collections::HashMap::with_capacity(events.len());
+        for f in event_field::Entity::find()
+            .filter(event_field::Column::EventId.in_subquery(of_device()))
             .order_by_asc(event_field::Column::Id)
             .all(self.db())
-            .await?;
+            .await?
+        {
+            fields
+                .entry(f.event_id)
+                .or_default()
+                .push((f.name, f.value, f.class));
+        }
         Ok(events
             .into_iter()
             .map(|e| EventRecord {
-                fields: fields
-                    .iter()
-                    .filter(|f| f.event_id == e.id)
-                    .map(|f| (f.name.clone(), f.value.clone(), f.class.clone()))
-                    .collect(),
+                fields: fields.remove(&e.id).unwrap_or_default(),
                 id: e.id,
                 event_id: e.event_id,
                 event_type: e.event_type,
@@ -236,22 +240,27 @@ pub struct LatestEvent {
 }
 
 impl Store {
-    /// Devices by id, one query.
+    /// Devices by id: one query per list chunk.
     pub async fn devices_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<DeviceRow>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.count_device_query();
-        Ok(device::Entity::find()
-            .filter(device::Column::Id.is_in(ids.iter().copied()))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(DeviceRow::from)
-            .collect())
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(self.chunk()) {
+            self.count_device_query();
+            out.extend(
+                device::Entity::find()
+                    .filter(device::Column::Id.is_in(chunk.iter().copied()))
+                    .all(self.db())
+                    .await?
+                    .into_iter()
+                    .map(DeviceRow::from),
+            );
+        }
+        Ok(out)
     }
 
-    /// Organisation slugs by id, one query.
+    /// Organisation slugs by id: one query per list chunk.
     pub async fn organisation_slugs(
         &self,
         ids: &[i64],
@@ -259,40 +268,48 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        self.count_device_query();
-        Ok(organisation::Entity::find()
-            .filter(organisation::Column::Id.is_in(ids.iter().copied()))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.slug))
-            .collect())
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(self.chunk()) {
+            self.count_device_query();
+            out.extend(
+                organisation::Entity::find()
+                    .filter(organisation::Column::Id.is_in(chunk.iter().copied()))
+                    .all(self.db())
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, m.slug)),
+            );
+        }
+        Ok(out)
     }
 
     /// Open links (installed now) where any of `ids` is the child (or, with
-    /// `as_parent`, the parent); one query.
+    /// `as_parent`, the parent), by link id: one query per list chunk.
     pub async fn open_links(&self, ids: &[i64], as_parent: bool) -> StoreResult<Vec<LinkRecord>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        self.count_device_query();
         let column = if as_parent {
             component_link::Column::ParentId
         } else {
             component_link::Column::ChildId
         };
-        Ok(component_link::Entity::find()
-            .filter(column.is_in(ids.iter().copied()))
-            .filter(component_link::Column::RemovedBy.is_null())
-            .order_by_asc(component_link::Column::Id)
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(LinkRecord::from)
-            .collect())
+        let mut out = Vec::new();
+        for chunk in ids.chunks(self.chunk()) {
+            self.count_device_query();
+            out.extend(
+                component_link::Entity::find()
+                    .filter(column.is_in(chunk.iter().copied()))
+                    .filter(component_link::Column::RemovedBy.is_null())
+                    .all(self.db())
+                    .await?,
+            );
+        }
+        out.sort_by_key(|m| m.id);
+        Ok(out.into_iter().map(LinkRecord::from).collect())
     }
 
-    /// The latest event of each device, one query.
+    /// The latest event of each device: one query per list chunk.
     pub async fn latest_events(
         &self,
         ids: &[i64],
@@ -300,31 +317,37 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        self.count_device_query();
         let backend = self.backend();
-        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let text = format!(
-            "SELECT device_id, event_id, biz_step, event_time, event_time_zone_offset FROM \
-             (SELECT d.device_id, e.event_id, e.biz_step, e.event_time, e.event_time_zone_offset, \
-             ROW_NUMBER() OVER (PARTITION BY d.device_id ORDER BY e.event_time DESC, e.id DESC) AS rn \
-             FROM event_device d JOIN event e ON e.id = d.event_id WHERE d.device_id IN ({list})) t \
-             WHERE rn = 1"
-        );
         let mut out = std::collections::HashMap::new();
-        for r in self
-            .db()
-            .query_all_raw(Statement::from_string(backend, text))
-            .await?
-        {
-            out.insert(
-                r.try_get::<i64>("", "device_id")?,
-                LatestEvent {
-                    event_id: r.try_get("", "event_id")?,
-                    biz_step: r.try_get("", "biz_step")?,
-                    event_time: r.try_get("", "event_time")?,
-                    event_time_zone_offset: r.try_get("", "event_time_zone_offset")?,
-                },
+        for chunk in ids.chunks(self.chunk()) {
+            self.count_device_query();
+            let list = chunk
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let text = format!(
+                "SELECT device_id, event_id, biz_step, event_time, event_time_zone_offset FROM \
+                 (SELECT d.device_id, e.event_id, e.biz_step, e.event_time, e.event_time_zone_offset, \
+                 ROW_NUMBER() OVER (PARTITION BY d.device_id ORDER BY e.event_time DESC, e.id DESC) AS rn \
+                 FROM event_device d JOIN event e ON e.id = d.event_id WHERE d.device_id IN ({list})) t \
+                 WHERE rn = 1"
             );
+            for r in self
+                .db()
+                .query_all_raw(Statement::from_string(backend, text))
+                .await?
+            {
+                out.insert(
+                    r.try_get::<i64>("", "device_id")?,
+                    LatestEvent {
+                        event_id: r.try_get("", "event_id")?,
+                        biz_step: r.try_get("", "biz_step")?,
+                        event_time: r.try_get("", "event_time")?,
+                        event_time_zone_offset: r.try_get("", "event_time_zone_offset")?,
+                    },
+                );
+            }
         }
         Ok(out)
     }

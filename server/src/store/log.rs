@@ -19,7 +19,9 @@ use super::{Store, StoreError, StoreResult};
 /// Key of the advisory lock held by the one process that signs checkpoints.
 const CHECKPOINT_LOCK_KEY: i64 = 0x5052_4f56_0002;
 
-#[derive(Clone, Debug)]
+/// `Debug` leaves the salts out: with the leaf's commitments they disclose
+/// the values.
+#[derive(Clone)]
 pub struct LeafRow {
     pub leaf_index: i64,
     pub event_id: i64,
@@ -29,6 +31,20 @@ pub struct LeafRow {
     pub hash: Vec<u8>,
     /// JSON object: field name → base64 salt
     pub salts: String,
+}
+
+impl std::fmt::Debug for LeafRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LeafRow")
+            .field("leaf_index", &self.leaf_index)
+            .field("event_id", &self.event_id)
+            .field("device_id", &self.device_id)
+            .field("seq", &self.seq)
+            .field("data", &self.data)
+            .field("hash", &self.hash)
+            .field("salts", &"[redacted]")
+            .finish()
+    }
 }
 
 impl From<leaf::Model> for LeafRow {
@@ -96,7 +112,7 @@ impl CaptureTx {
         device_ids: &[i64],
     ) -> StoreResult<HashMap<i64, (i64, Vec<u8>)>> {
         let mut out = HashMap::new();
-        for chunk in device_ids.chunks(1000) {
+        for chunk in device_ids.chunks(self.chunk) {
             let list = chunk
                 .iter()
                 .map(i64::to_string)

@@ -46,6 +46,10 @@ pub(crate) async fn write_lock_now<C: ConnectionTrait>(db: &C) -> StoreResult<()
     Ok(())
 }
 
+/// Ids per `IN (…)` list by default: far below the bound parameters a
+/// statement takes (32,766 on SQLite, 65,535 on PostgreSQL).
+pub const DEFAULT_LIST_CHUNK: usize = 1000;
+
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
@@ -55,6 +59,8 @@ pub struct Store {
     /// Queries made by the device read path, for the test that a page of
     /// devices costs a constant number of them.
     device_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Ids per `IN (…)` list ([`DEFAULT_LIST_CHUNK`]; tests make it small).
+    chunk: usize,
     /// The measured alternative of `through_parent` is on.
     #[cfg(feature = "bench-variants")]
     stored_through_parent: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -86,9 +92,20 @@ impl Store {
             db,
             log_round_trips: Default::default(),
             device_queries: Default::default(),
+            chunk: DEFAULT_LIST_CHUNK,
             #[cfg(feature = "bench-variants")]
             stored_through_parent: Default::default(),
         })
+    }
+
+    /// Lists of ids go to the database in `IN (…)` lists of at most `n`.
+    pub fn with_list_chunk(mut self, n: usize) -> Self {
+        self.chunk = n.max(1);
+        self
+    }
+
+    pub(crate) fn chunk(&self) -> usize {
+        self.chunk
     }
 
     /// Database round trips made so far by the log's read path.

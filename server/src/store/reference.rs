@@ -60,7 +60,7 @@ impl Store {
             .map(ProductRow::from))
     }
 
-    /// Products by id, one query.
+    /// Products by id: one query per list chunk.
     pub async fn products_by_ids(
         &self,
         ids: &[i64],
@@ -68,14 +68,19 @@ impl Store {
         if ids.is_empty() {
             return Ok(Default::default());
         }
-        self.count_device_query();
-        Ok(product::Entity::find()
-            .filter(product::Column::Id.is_in(ids.iter().copied()))
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|m| (m.id, ProductRow::from(m)))
-            .collect())
+        let mut out = std::collections::HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(self.chunk()) {
+            self.count_device_query();
+            out.extend(
+                product::Entity::find()
+                    .filter(product::Column::Id.is_in(chunk.iter().copied()))
+                    .all(self.db())
+                    .await?
+                    .into_iter()
+                    .map(|m| (m.id, ProductRow::from(m))),
+            );
+        }
+        Ok(out)
     }
 
     #[tracing::instrument(skip(self, audit))]

@@ -18,7 +18,6 @@ use super::{Store, StoreResult};
 use crate::domain::custody::Kind;
 
 const TABLE: &str = "through_parent_interval";
-const CHUNK: usize = 1000;
 
 /// From a log position on, with a party or (None) with nobody.
 type Change = (u64, Option<i64>);
@@ -77,7 +76,7 @@ impl CaptureTx {
                 break;
             }
             let mut next = Vec::new();
-            for chunk in frontier.chunks(CHUNK) {
+            for chunk in frontier.chunks(self.chunk) {
                 let rows = custody_interval::Entity::find()
                     .filter(custody_interval::Column::Kind.eq(Kind::InstalledIn.as_str()))
                     .filter(custody_interval::Column::ToPos.is_null())
@@ -141,7 +140,7 @@ impl CaptureTx {
         }
         let backend = self.tx.get_database_backend();
         for ((pos, kind), devices) in closes {
-            for chunk in devices.chunks(CHUNK) {
+            for chunk in devices.chunks(self.chunk) {
                 let ids: Vec<String> = chunk.iter().map(i64::to_string).collect();
                 self.tx
                     .execute_raw(Statement::from_string(

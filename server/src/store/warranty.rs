@@ -22,9 +22,6 @@ use super::{Store, StoreError, StoreResult};
 use crate::domain::custody::Kind;
 use crate::domain::region::{Assignment, Coverage, Region};
 
-/// Ids per `IN (…)` list.
-const CHUNK: usize = 1000;
-
 fn pos_of(v: i64) -> StoreResult<u64> {
     u64::try_from(v).map_err(|_| StoreError::Corrupt("negative log position".into()))
 }
@@ -105,10 +102,11 @@ pub(super) async fn coverage<C: ConnectionTrait>(db: &C, load: Load) -> StoreRes
 /// The product row of each device.
 async fn products_of<C: ConnectionTrait>(
     db: &C,
+    chunk_size: usize,
     devices: &[i64],
 ) -> StoreResult<HashMap<i64, i64>> {
     let mut out = HashMap::with_capacity(devices.len());
-    for chunk in devices.chunks(CHUNK) {
+    for chunk in devices.chunks(chunk_size) {
         let rows: Vec<(i64, i64)> = device::Entity::find()
             .select_only()
             .column(device::Column::Id)
@@ -141,7 +139,7 @@ impl CaptureTx {
         let mut devices: Vec<i64> = holders.iter().map(|w| w.device).collect();
         devices.sort_unstable();
         devices.dedup();
-        let products = products_of(&self.tx, &devices).await?;
+        let products = products_of(&self.tx, self.chunk, &devices).await?;
         holders
             .into_iter()
             .map(|w| {
