@@ -302,7 +302,12 @@ async fn stolen_and_recalled_are_cleared_only_on_purpose(backend: Backend) {
     // Only the manufacturer recalls; a later receipt does not clear it.
     let mut recall = object("t-9", "inspecting", &[&pack]);
     recall["disposition"] = json!("recalled");
-    refused(&app.capture(&velo, vec![recall.clone()]).await, "epcList");
+    // Refused by role before any device is looked at: the same answer
+    // whether or not the caller may see the device.
+    refused(
+        &app.capture(&velo, vec![recall.clone()]).await,
+        "disposition",
+    );
     ok(&app.capture(&staff, vec![recall]).await);
     assert_eq!(status(&app, &staff).await, "recalled");
     ok(&app

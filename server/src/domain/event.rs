@@ -4,6 +4,8 @@
 //! Pure: the rules that need stored state (known products and devices,
 //! custody, links) live in `services::capture`.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value, json};
 
@@ -19,6 +21,11 @@ use super::{DeviceKey, DigitalLink, DlParseOptions, Lot, parse_digital_link};
 /// the 65,535-byte tile entry limit.
 pub const MAX_EVENT_JSON_BYTES: usize = 64 * 1024;
 pub const MAX_EVENT_FIELDS: usize = 256;
+/// At most this many devices in `epcList`, `parentID` and `childEPCs`
+/// together, checked before any is parsed. No event over it could fit
+/// [`MAX_EVENT_JSON_BYTES`]: the shortest canonical Digital Link takes 44
+/// bytes in the stored JSON.
+pub const MAX_EVENT_DEVICES: usize = 1_500;
 /// How far in the future an `eventTime` may be (clock skew).
 pub const MAX_FUTURE_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// The Digital Link host stored EPCs are normalised to.
@@ -159,13 +166,13 @@ impl ValidEvent {
     /// Every device the event touches, each once, in order: parent, epcList,
     /// children.
     pub fn devices(&self) -> Vec<&DeviceRef> {
-        let mut out: Vec<&DeviceRef> = Vec::new();
-        for d in self.parent.iter().chain(&self.epcs).chain(&self.children) {
-            if !out.iter().any(|o| o.key == d.key) {
-                out.push(d);
-            }
-        }
-        out
+        let mut seen: HashSet<&DeviceKey> = HashSet::new();
+        self.parent
+            .iter()
+            .chain(&self.epcs)
+            .chain(&self.children)
+            .filter(|d| seen.insert(&d.key))
+            .collect()
     }
 
     /// The normalised input as one JSON object (member name → value), whose
@@ -275,7 +282,6 @@ fn parties(field: &str, list: &[Party]) -> Result<Value, FieldError> {
     Ok(Value::Array(out))
 }
 
-/// Checks one event against every rule that needs no stored state.
 /// How deep a field's value may nest arrays and objects (docs/ledger-format.md):
 /// well inside what every JSON reader takes (serde_json stops at 128).
 pub const MAX_VALUE_DEPTH: usize = 32;
@@ -298,7 +304,26 @@ pub fn nesting(value: &Value) -> usize {
     deepest
 }
 
+/// Checks one event against every rule that needs no stored state. Sizes
+/// come first, and every check takes time in proportion to the event.
 pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldError> {
+    let count = raw.epc_list.len() + raw.child_epcs.len() + usize::from(raw.parent_id.is_some());
+    if count > MAX_EVENT_DEVICES {
+        return Err(FieldError::new(
+            if raw.epc_list.len() >= raw.child_epcs.len() {
+                "epcList"
+            } else {
+                "childEPCs"
+            },
+            format!("names {count} devices; an event names at most {MAX_EVENT_DEVICES}"),
+        ));
+    }
+    if raw.extensions.len() > MAX_EVENT_FIELDS {
+        return Err(FieldError::new(
+            "",
+            format!("more than {MAX_EVENT_FIELDS} fields"),
+        ));
+    }
     let event_id = raw.event_id.trim().to_owned();
     if event_id.is_empty() || event_id.len() > 512 || event_id != raw.event_id {
         return Err(FieldError::new(
@@ -354,16 +379,14 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
         .map(|u| device_ref("childEPCs", u))
         .collect::<Result<Vec<_>, _>>()?;
     for (name, list) in [("epcList", &epcs), ("childEPCs", &children)] {
-        for (i, d) in list.iter().enumerate() {
-            if list[..i].iter().any(|o| o.key == d.key) {
-                return Err(FieldError::new(name, format!("{} is listed twice", d.key)));
-            }
+        let mut seen: HashSet<&DeviceKey> = HashSet::with_capacity(list.len());
+        if let Some(d) = list.iter().find(|d| !seen.insert(&d.key)) {
+            return Err(FieldError::new(name, format!("{} is listed twice", d.key)));
         }
     }
     // A device is named once per event, in one of parentID, epcList and
     // childEPCs: each device takes one role in the event's leaves.
-    let mut named: std::collections::HashSet<&DeviceKey> =
-        children.iter().map(|c| &c.key).collect();
+    let mut named: HashSet<&DeviceKey> = children.iter().map(|c| &c.key).collect();
     if let Some(p) = &parent
         && !named.insert(&p.key)
         && !matches!(
@@ -517,6 +540,7 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
             Some(valid)
         }
     };
+    let mut names: HashSet<String> = fields.iter().map(|f| f.name.clone()).collect();
     for ext in raw.extensions {
         if !valid_extension_name(&ext.name) {
             return Err(FieldError::new(
@@ -530,7 +554,7 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
                 "is a standard member, not an extension",
             ));
         }
-        if fields.iter().any(|f| f.name == ext.name) {
+        if !names.insert(ext.name.clone()) {
             return Err(FieldError::new(&ext.name, "given twice"));
         }
         fields.push(Field {

@@ -229,3 +229,37 @@ fn values_nest_at_most_the_limit() {
     });
     assert_eq!(validate(r, now()).unwrap_err().field, "deep");
 }
+
+#[test]
+fn the_device_count_is_checked_first_and_refuses_only_what_could_not_fit() {
+    // The shortest stored Digital Link, with its quotes and comma: no event
+    // naming more than MAX_EVENT_DEVICES could fit MAX_EVENT_JSON_BYTES.
+    let shortest = DeviceRef {
+        key: DeviceKey::parse("09520123456788/1").unwrap(),
+        lot: None,
+    };
+    assert_eq!(canonical_epc(&shortest).len() + 3, 44);
+    const { assert!(MAX_EVENT_DEVICES * 44 > MAX_EVENT_JSON_BYTES) };
+    // Over the count, refused by count before any link is parsed (these
+    // are not even Digital Links).
+    let mut r = raw("many");
+    r.epc_list = vec!["x".into(); MAX_EVENT_DEVICES + 1];
+    let e = validate(r, now()).unwrap_err();
+    assert_eq!(e.field, "epcList");
+    assert!(e.reason.contains("at most 1500"), "{}", e.reason);
+    // At the count, the size limit is what refuses it.
+    let mut r = raw("at the count");
+    r.epc_list = (0..MAX_EVENT_DEVICES)
+        .map(|i| format!("https://example.com/01/09520123456788/21/{i}"))
+        .collect();
+    let e = validate(r, now()).unwrap_err();
+    assert!(e.reason.contains("bytes of JSON"), "{}", e.reason);
+    // Duplicates far apart in a long list are still found.
+    let mut r = raw("twice");
+    r.epc_list = (0..1000)
+        .map(|i| format!("https://example.com/01/09520123456788/21/{}", i % 999))
+        .collect();
+    let e = validate(r, now()).unwrap_err();
+    assert_eq!(e.field, "epcList");
+    assert!(e.reason.contains("listed twice"), "{}", e.reason);
+}

@@ -233,6 +233,26 @@ pub enum Standing {
     Services,
 }
 
+/// Why the role may not capture an event with this step and disposition
+/// for any device at all, with the member that says so; capture asks this
+/// before it loads a single device.
+pub fn role_refusal(
+    role: Role,
+    biz_step: Option<&str>,
+    disposition: Option<&str>,
+) -> Option<(&'static str, &'static str)> {
+    if role.is_manufacturer() {
+        return None;
+    }
+    if biz_step == Some("commissioning") {
+        return Some(("bizStep", "only the manufacturer commissions devices"));
+    }
+    if disposition == Some("recalled") {
+        return Some(("disposition", "only the manufacturer recalls devices"));
+    }
+    None
+}
+
 /// Why the caller may not capture an event with this step and disposition
 /// for a device it stands towards as given, or None when it may
 /// (docs/device-lifecycle.md, "Who may capture what").
@@ -245,14 +265,11 @@ pub fn capture_refusal(
     if standing == Standing::Manufacturer || role.is_manufacturer() {
         return None;
     }
+    if let Some((_, reason)) = role_refusal(role, biz_step, disposition) {
+        return Some(reason);
+    }
     let ends_life = matches!(disposition, Some("destroyed"))
         || matches!(biz_step, Some("decommissioning") | Some("destroying"));
-    if biz_step == Some("commissioning") {
-        return Some("only the manufacturer commissions devices");
-    }
-    if disposition == Some("recalled") {
-        return Some("only the manufacturer recalls devices");
-    }
     if ends_life && !(role == Role::Distributor && standing == Standing::Holds) {
         return Some(
             "only the manufacturer, or a distributor holding it, decommissions or destroys a device",

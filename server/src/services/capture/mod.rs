@@ -236,6 +236,24 @@ impl Portal {
         if !rejections.is_empty() {
             return Err(CaptureError::Rejected(rejections));
         }
+        // What the role may capture for no device at all is refused before
+        // any device is loaded or the writer lock is taken.
+        for (index, e, _) in &valid {
+            if let Some((field, reason)) = crate::policy::role_refusal(
+                principal.role,
+                e.biz_step.as_deref(),
+                e.disposition.as_deref(),
+            ) {
+                rejections.push(Rejection {
+                    index: *index,
+                    field: field.into(),
+                    reason: reason.into(),
+                });
+            }
+        }
+        if !rejections.is_empty() {
+            return Err(CaptureError::Rejected(rejections));
+        }
         // The same eventID twice in one batch: one event if identical.
         let mut first_of: HashMap<&str, (usize, &str)> = HashMap::new();
         let mut duplicate_of: HashMap<usize, usize> = HashMap::new();

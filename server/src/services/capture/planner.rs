@@ -41,7 +41,7 @@ pub(super) struct Planner {
     orgs: HashMap<String, i64>,
     /// Theft reports a recovery may name: eventID -> devices reported
     /// stolen by it (stored ones, then this batch's).
-    thefts: HashMap<String, Vec<DeviceHandle>>,
+    thefts: HashMap<String, HashSet<DeviceHandle>>,
     plan: WritePlan,
 }
 
@@ -477,13 +477,14 @@ impl Planner {
         // The event itself.
         let fields = super::stored_fields(e, &self.org_slug, &self.operator);
         let mut devices: Vec<(DeviceHandle, &'static str)> = Vec::new();
+        let mut listed: HashSet<DeviceHandle> = HashSet::new();
         for (hs, role) in [
             (parent.into_iter().collect::<Vec<_>>(), "parent"),
             (epcs, "epc"),
             (children, "child"),
         ] {
             for h in hs {
-                if !devices.iter().any(|(x, _)| *x == h) {
+                if listed.insert(h) {
                     devices.push((h, role));
                 }
             }

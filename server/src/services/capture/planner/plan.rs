@@ -1,7 +1,7 @@
 //! Loading the stored state a batch touches into a [`Planner`], and the
 //! write plan it ends with.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
@@ -9,7 +9,7 @@ use super::{Dev, Fresh, LinkRef, Planner, theft_named};
 use crate::auth::Principal;
 use crate::domain::DeviceKey;
 use crate::services::capture::{CaptureError, status};
-use crate::store::capture::{CaptureTx, DeviceHandle, DeviceRow, DeviceState, WritePlan};
+use crate::store::capture::{CaptureTx, DeviceHandle, DeviceRow, DeviceState, LinkRow, WritePlan};
 
 impl Planner {
     pub(in crate::services::capture) async fn load(
@@ -46,7 +46,7 @@ impl Planner {
             .collect();
         named.sort();
         named.dedup();
-        let thefts: HashMap<String, Vec<DeviceHandle>> = tx
+        let thefts: HashMap<String, HashSet<DeviceHandle>> = tx
             .theft_reports(&named)
             .await?
             .into_iter()
@@ -60,31 +60,29 @@ impl Planner {
         let mut rows: Vec<DeviceRow> = tx.devices_by_key(&keys).await?;
         // Follow open links upwards, so that custody can be resolved through
         // parents, and downwards one level, so that installs see occupants.
-        let mut links = Vec::new();
-        let mut frontier: Vec<i64> = rows.iter().map(|d| d.id).collect();
+        let mut known: HashSet<i64> = rows.iter().map(|d| d.id).collect();
+        let mut links: HashMap<i64, LinkRow> = HashMap::new();
+        let mut frontier: Vec<i64> = known.iter().copied().collect();
+        frontier.sort_unstable();
         while !frontier.is_empty() {
             let found = tx.open_links_touching(&frontier).await?;
-            let known: Vec<i64> = rows.iter().map(|d| d.id).collect();
+            let below: HashSet<i64> = frontier.iter().copied().collect();
             let mut missing: Vec<i64> = found
                 .iter()
-                .filter(|l| frontier.contains(&l.child_id))
+                .filter(|l| below.contains(&l.child_id))
                 .map(|l| l.parent_id)
-                .filter(|id| !known.contains(id))
+                .filter(|id| known.insert(*id))
                 .collect();
             missing.sort_unstable();
-            missing.dedup();
             for l in found {
-                if !links
-                    .iter()
-                    .any(|x: &crate::store::capture::LinkRow| x.id == l.id)
-                {
-                    links.push(l);
-                }
+                links.entry(l.id).or_insert(l);
             }
             let more = tx.devices_by_id(&missing).await?;
             frontier = more.iter().map(|d| d.id).collect();
             rows.extend(more);
         }
+        let mut links: Vec<LinkRow> = links.into_values().collect();
+        links.sort_by_key(|l| l.id);
         let mut planner = Planner {
             org_id,
             role: principal.role,
