@@ -130,8 +130,11 @@ impl Device {
         }))
     }
 
-    /// The device's events (oldest first unless `newestFirst`).
+    /// The device's events (oldest first unless `newestFirst`), as a Relay
+    /// connection: pages of at most 1000 events, the first 1000 without
+    /// `first` or `last`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::page_cost(first, last, super::HISTORY_PAGE, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -154,6 +157,13 @@ impl Device {
             .history(principal(ctx)?, super::client(ctx), &self.0, &filter)
             .await
             .map_err(read_error)?;
+        // A page is at most HISTORY_PAGE.1 events; without `first` or
+        // `last`, the first HISTORY_PAGE.0.
+        let max = super::HISTORY_PAGE.1 as i32;
+        let (first, last) = match (first, last) {
+            (None, None) => (Some(super::HISTORY_PAGE.0 as i32), None),
+            (f, l) => (f.map(|f| f.min(max)), l.map(|l| l.min(max))),
+        };
         query(
             after,
             before,
@@ -184,6 +194,7 @@ impl Device {
 
     /// Components installed now, or at `at` (RFC 3339); with
     /// `includeRemoved`, every component ever installed.
+    #[graphql(complexity = "super::TREE_ESTIMATE * child_complexity + 1")]
     async fn components(
         &self,
         ctx: &Context<'_>,
@@ -253,6 +264,7 @@ impl Device {
 
     /// The assembly tree: as installed at `at`, or — without `at` — every
     /// component ever installed, with install and removal dates.
+    #[graphql(complexity = "super::TREE_ESTIMATE * child_complexity + 1")]
     async fn lineage(&self, ctx: &Context<'_>, at: Option<String>) -> Result<Vec<LineageNode>> {
         let at = parse_time("at", at)?;
         Ok(portal(ctx)
@@ -297,6 +309,7 @@ impl LineageNode {
     async fn removed_at(&self) -> Option<String> {
         self.0.removed_at.map(time)
     }
+    #[graphql(complexity = "super::TREE_ESTIMATE * child_complexity + 1")]
     async fn components(&self) -> Vec<LineageNode> {
         self.0.components.iter().cloned().map(LineageNode).collect()
     }
@@ -391,7 +404,7 @@ impl Event {
     }
     /// The C2SP tlog-proof of this leaf against the latest checkpoint; null
     /// until a checkpoint covers it (within about a second of capture).
-    #[graphql(name = "tlogProof")]
+    #[graphql(name = "tlogProof", complexity = "super::PROOF_COST")]
     async fn tlog_proof(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let Some(index) = self.0.leaf_index else {
             return Ok(None);

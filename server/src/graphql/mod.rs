@@ -22,12 +22,71 @@ pub use query::Query;
 
 pub type PortalSchema = Schema<Query, Mutation, EmptySubscription>;
 
+/// The most a query may cost (README, "What a query costs").
+pub const MAX_COMPLEXITY: usize = 100_000;
+/// A page of `devices` by default and at most.
+pub const DEVICES_PAGE: (usize, usize) = (100, 500);
+/// A page of `accessLog` by default and at most.
+pub const ACCESS_LOG_PAGE: (usize, usize) = (100, 1000);
+/// A page of a device's `history` by default (the first, or with
+/// `newestFirst` the newest) and at most.
+pub const HISTORY_PAGE: (usize, usize) = (1000, 1000);
+/// What `lineage` and `components` count for the devices they may list:
+/// an assembly tree is not paged, so its size is estimated.
+pub const TREE_ESTIMATE: usize = 50;
+/// What one `tlogProof` costs: a proof reads tiles from the store.
+pub const PROOF_COST: usize = 20;
+
+/// The cost of a page: its size (the smaller of `first` and `last` when
+/// given, else `page.0`, never over `page.1`) times what each item's
+/// selection costs, plus one for the field itself.
+pub(crate) fn page_cost(
+    first: Option<i32>,
+    last: Option<i32>,
+    page: (usize, usize),
+    child: usize,
+) -> usize {
+    let asked = match (first, last) {
+        (Some(f), Some(l)) => Some(f.min(l)),
+        (f, l) => f.or(l),
+    };
+    let size = asked.map_or(page.0, |n| usize::try_from(n).unwrap_or(0));
+    size.clamp(1, page.1)
+        .saturating_mul(child)
+        .saturating_add(1)
+}
+
 pub fn build_schema(portal: Arc<Portal>) -> PortalSchema {
     Schema::build(Query, Mutation, EmptySubscription)
         .data(portal)
         .limit_depth(32)
-        .limit_complexity(100_000)
+        .limit_complexity(MAX_COMPLEXITY)
         .finish()
+}
+
+/// Executes one operation for `principal` calling from `client`, as the
+/// web layer does: with a data loader of its own (loaders cache per
+/// operation) and the client's address for the access log.
+pub async fn execute(
+    schema: &PortalSchema,
+    portal: Arc<Portal>,
+    request: async_graphql::Request,
+    principal: Principal,
+    client: &str,
+) -> async_graphql::Response {
+    let loader = async_graphql::dataloader::DataLoader::new(
+        loaders::DeviceLoader(portal),
+        crate::store::spawn_counted,
+    );
+    let execution = schema.execute(
+        request
+            .data(principal)
+            .data(ClientAddress(client.to_owned()))
+            .data(loader),
+    );
+    crate::services::access::CLIENT
+        .scope(client.to_owned(), execution)
+        .await
 }
 
 /// The schema's SDL, as committed at `server/schema.graphql`.
@@ -70,6 +129,29 @@ mod sdl_tests {
         assert!(
             committed == sdl,
             "server/schema.graphql differs from the schema; run UPDATE_SCHEMA=1 cargo test -p provenance --lib sdl and commit the file"
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_page_costs_its_size_times_its_items() {
+        // The default page, a given one, the smaller of first and last.
+        assert_eq!(page_cost(None, None, DEVICES_PAGE, 10), 100 * 10 + 1);
+        assert_eq!(page_cost(Some(7), None, DEVICES_PAGE, 10), 71);
+        assert_eq!(page_cost(None, Some(7), HISTORY_PAGE, 10), 71);
+        assert_eq!(page_cost(Some(9), Some(3), HISTORY_PAGE, 10), 31);
+        // Never over the largest page the field returns, never under one.
+        assert_eq!(page_cost(Some(100_000), None, DEVICES_PAGE, 2), 1001);
+        assert_eq!(page_cost(Some(-5), None, DEVICES_PAGE, 2), 3);
+        assert_eq!(page_cost(Some(0), None, DEVICES_PAGE, 2), 3);
+        // No overflow.
+        assert_eq!(
+            page_cost(Some(i32::MAX), None, (1, usize::MAX), usize::MAX),
+            usize::MAX
         );
     }
 }

@@ -51,7 +51,10 @@ impl Query {
     /// that returned non-public fields), oldest first, as a Relay
     /// connection. Filters: subject, organisation, device (GTIN/SERIAL),
     /// time range (RFC 3339).
-    #[graphql(name = "accessLog")]
+    #[graphql(
+        name = "accessLog",
+        complexity = "super::page_cost(first, None, super::ACCESS_LOG_PAGE, child_complexity)"
+    )]
     #[allow(clippy::too_many_arguments)]
     async fn access_log(
         &self,
@@ -80,7 +83,9 @@ impl Query {
             to: parse_time("to", to)?,
         };
         let after = after_cursor(after)?;
-        let first = first.unwrap_or(100).clamp(1, 1000) as u64;
+        let first = first.map_or(super::ACCESS_LOG_PAGE.0 as u64, |f| {
+            f.clamp(1, super::ACCESS_LOG_PAGE.1 as i32) as u64
+        });
         let rows = portal(ctx)
             .access_log(principal(ctx)?, &filter, after, first + 1)
             .await
@@ -113,6 +118,7 @@ impl Query {
     /// Filters: GTIN, lot, status, custodian (organisation slug), creation
     /// time range (RFC 3339).
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "super::page_cost(first, None, super::DEVICES_PAGE, child_complexity)")]
     async fn devices(
         &self,
         ctx: &Context<'_>,
@@ -142,7 +148,9 @@ impl Query {
             created_to: parse_time("createdTo", created_to)?,
         };
         let after = after_cursor(after)?;
-        let first = first.unwrap_or(100).clamp(1, 500) as u64;
+        let first = first.map_or(super::DEVICES_PAGE.0 as u64, |f| {
+            f.clamp(1, super::DEVICES_PAGE.1 as i32) as u64
+        });
         let devices = portal(ctx)
             .devices(principal(ctx)?, &filter, after, first + 1)
             .await

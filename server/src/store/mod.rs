@@ -46,6 +46,37 @@ pub(crate) async fn write_lock_now<C: ConnectionTrait>(db: &C) -> StoreResult<()
     Ok(())
 }
 
+tokio::task_local! {
+    /// The device read path's query count of the request being served,
+    /// where one is counted: only that request's queries, never those of
+    /// another request or a background task.
+    static DEVICE_QUERIES: std::sync::Arc<std::sync::atomic::AtomicU64>;
+}
+
+/// Runs `f`, counting in `counter` the queries of the device read path it
+/// makes, in its own task and in those it spawns through
+/// [`spawn_counted`] (for the test that a page of devices costs a
+/// constant number of them).
+pub async fn count_device_queries<F: std::future::Future>(
+    counter: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    f: F,
+) -> F::Output {
+    DEVICE_QUERIES.scope(counter, f).await
+}
+
+/// `tokio::spawn`, keeping the current request's query count (if any) in
+/// the spawned task: the GraphQL data loaders load in tasks of their own.
+pub fn spawn_counted<F>(f: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match DEVICE_QUERIES.try_with(std::sync::Arc::clone) {
+        Ok(counter) => tokio::spawn(DEVICE_QUERIES.scope(counter, f)),
+        Err(_) => tokio::spawn(f),
+    }
+}
+
 /// Ids per `IN (…)` list by default: far below the bound parameters a
 /// statement takes (32,766 on SQLite, 65,535 on PostgreSQL).
 pub const DEFAULT_LIST_CHUNK: usize = 1000;
@@ -56,9 +87,6 @@ pub struct Store {
     /// Round trips made by the log's read path (head, tiles, checkpoints),
     /// for the proof benchmark.
     log_round_trips: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    /// Queries made by the device read path, for the test that a page of
-    /// devices costs a constant number of them.
-    device_queries: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// Ids per `IN (…)` list ([`DEFAULT_LIST_CHUNK`]; tests make it small).
     chunk: usize,
     /// The measured alternative of `through_parent` is on.
@@ -91,7 +119,6 @@ impl Store {
         Ok(Self {
             db,
             log_round_trips: Default::default(),
-            device_queries: Default::default(),
             chunk: DEFAULT_LIST_CHUNK,
             #[cfg(feature = "bench-variants")]
             stored_through_parent: Default::default(),
@@ -114,15 +141,10 @@ impl Store {
             .load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Queries made so far by the device read path.
-    pub fn device_queries(&self) -> u64 {
-        self.device_queries
-            .load(std::sync::atomic::Ordering::Relaxed)
-    }
-
+    /// Counts a query of the device read path for the request being
+    /// served, if it is counted ([`count_device_queries`]).
     pub(crate) fn count_device_query(&self) {
-        self.device_queries
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let _ = DEVICE_QUERIES.try_with(|c| c.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
     }
 
     pub(crate) fn count_log_round_trip(&self) {

@@ -7,11 +7,8 @@ use actix_web::{HttpRequest, HttpResponse, Resource, web};
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
-use async_graphql::dataloader::DataLoader;
-
 use super::graphql_body::BodyError;
-use crate::graphql::loaders::DeviceLoader;
-use crate::graphql::{ClientAddress, ErrorCode, PortalSchema, unauthenticated_error};
+use crate::graphql::{ErrorCode, PortalSchema, unauthenticated_error};
 use crate::services::Portal;
 
 pub fn resource() -> Resource {
@@ -328,18 +325,15 @@ async fn execute(
                 &format!("at most {MAX_ALIASES} aliases per document"),
             )
         } else {
-            // Loaders cache per request: one per operation.
-            let loader = DataLoader::new(DeviceLoader(portal.clone().into_inner()), tokio::spawn);
-            let execution = schema.execute(
-                request
-                    .data(principal.clone())
-                    .data(ClientAddress(client.clone()))
-                    .data(loader),
-            );
             with_codes(
-                crate::services::access::CLIENT
-                    .scope(client.clone(), execution)
-                    .await,
+                crate::graphql::execute(
+                    &schema,
+                    portal.clone().into_inner(),
+                    request,
+                    principal.clone(),
+                    &client,
+                )
+                .await,
             )
         };
         responses.push(response);
