@@ -600,3 +600,72 @@ async fn a_query_costs_its_page_sizes() {
         }
     }
 }
+
+/// Issue 14: a device with more events than SQLite binds in one statement
+/// (32,766) reads its history: 40,000 events captured in four batches of
+/// 10,000, paged from either end.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_device_with_forty_thousand_events_reads_its_history() {
+    use crate::events::{PACK_GTIN, dl, object};
+    const EVENTS: usize = 40_000;
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let staff = app.with_products().await;
+    let unit = dl(PACK_GTIN, "MANY");
+    let r = app
+        .capture(&staff, vec![object("many-0", "commissioning", &[&unit])])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    for batch in 0..EVENTS / 10_000 {
+        let events: Vec<Value> = (0..10_000)
+            .map(|i| {
+                let n = batch * 10_000 + i + 1;
+                object(&format!("many-{n}"), "inspecting", &[&unit])
+            })
+            .collect();
+        let r = app.capture(&staff, events).await;
+        assert!(r.get("errors").is_none(), "batch {batch}: {r}");
+    }
+    let page = |args: &str| {
+        let args = if args.is_empty() {
+            String::new()
+        } else {
+            format!("({args})")
+        };
+        format!(
+            "history{args} {{ edges {{ node {{ eventID }} }} pageInfo {{ hasNextPage hasPreviousPage }} }}"
+        )
+    };
+    let device = app
+        .device(
+            &staff,
+            PACK_GTIN,
+            "MANY",
+            &format!(
+                "first: {} last: {} newest: {} all: {}",
+                page("first: 2"),
+                page("last: 2"),
+                page("newestFirst: true, first: 1"),
+                page("")
+            ),
+        )
+        .await;
+    let ids = |name: &str| -> Vec<String> {
+        device[name]["edges"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name}: {device}"))
+            .iter()
+            .map(|e| e["node"]["eventID"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+    assert_eq!(ids("first"), ["many-0", "many-1"]);
+    assert_eq!(device["first"]["pageInfo"]["hasNextPage"], true);
+    assert_eq!(
+        ids("last"),
+        [format!("many-{}", EVENTS - 1), format!("many-{EVENTS}")]
+    );
+    assert_eq!(device["last"]["pageInfo"]["hasPreviousPage"], true);
+    assert_eq!(ids("newest"), [format!("many-{EVENTS}")]);
+    // Without first or last: the first page of 1000.
+    assert_eq!(ids("all").len(), 1000);
+    assert_eq!(device["all"]["pageInfo"]["hasNextPage"], true);
+}

@@ -21,4 +21,5 @@ mod keys;
 mod limits;
 mod log;
 mod storage;
+mod values_property;
 mod warranty_providers;
