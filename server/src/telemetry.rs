@@ -3,8 +3,13 @@
 use tracing_subscriber::EnvFilter;
 
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env()
+    let mut filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
+    // sea-orm's drivers trace their connect options, the database URL (a
+    // password) among them: never, at whatever level is asked for.
+    if let Ok(cap) = "sea_orm::driver=info".parse() {
+        filter = filter.add_directive(cap);
+    }
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)

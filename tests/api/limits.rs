@@ -669,3 +669,137 @@ async fn a_device_with_forty_thousand_events_reads_its_history() {
     assert_eq!(ids("all").len(), 1000);
     assert_eq!(device["all"]["pageInfo"]["hasNextPage"], true);
 }
+
+/// Review of issue 14: a document's cost is bounded before it is parsed or
+/// validated (fragments spread in doubling chains, literals nested
+/// thousands deep), and a GET takes no more than a small body would.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn documents_and_query_strings_are_bounded_before_parsing() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let token = app.token(Role::Auditor, "eu-msa").await;
+    // 2^30 fields in under 2 KB.
+    let mut bomb = String::from("query { ...F1 }\n");
+    for i in 1..30 {
+        bomb.push_str(&format!(
+            "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+            n = i + 1
+        ));
+    }
+    bomb.push_str("fragment F30 on Query { me { org } }\n");
+    let (_, body) = post(&app, &token, json!({ "query": bomb })).await;
+    assert_refused(&body, "LIMIT_EXCEEDED");
+    // A literal nested 30,000 deep.
+    let deep = format!(
+        "{{ device(gtin: {}\"x\"{}, serial: \"x\") {{ serial }} }}",
+        "[".repeat(30_000),
+        "]".repeat(30_000)
+    );
+    let (_, body) = post(&app, &token, json!({ "query": deep })).await;
+    assert_refused(&body, "LIMIT_EXCEEDED");
+    // GET: the same limits, and a query string of at most 64 KiB.
+    let get = |query: String, variables: Option<String>, token: Option<&str>| {
+        let mut params = vec![("query", query)];
+        if let Some(v) = variables {
+            params.push(("variables", v));
+        }
+        let mut r = app
+            .client
+            .get(format!("{}/graphql", app.address))
+            .query(&params);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let r = get("{ me { org } }".into(), None, Some(&token))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["data"]["me"]["org"], "eu-msa", "{body}");
+    let r = get(
+        "query($v: String) { me { org } }".into(),
+        Some(json!({ "v": "x" }).to_string()),
+        Some(&token),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = get(bomb.clone(), None, Some(&token)).await.unwrap();
+    let body: Value = r.json().await.unwrap();
+    assert_refused(&body, "LIMIT_EXCEEDED");
+    let nested = format!("{}0{}", "[".repeat(100), "]".repeat(100));
+    let r = get(
+        "query($v: [Int]) { me { org } }".into(),
+        Some(format!("{{\"v\": {nested}}}")),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "LIMIT_EXCEEDED",
+        "{body}"
+    );
+    // Over 64 KiB of query string (longer than an HTTP client library
+    // builds a URI), written on the socket: refused unread.
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = app.address.trim_start_matches("http://").to_owned();
+    let mut socket = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "GET /graphql?query=%7Bme%7Borg%7D%7D%23{} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n",
+        "x".repeat(70 * 1024)
+    );
+    socket.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    socket.read_to_end(&mut answer).await.unwrap();
+    let status = String::from_utf8_lossy(&answer[..answer.len().min(12)]).into_owned();
+    // The HTTP layer refuses a URI this long itself (400); the handler
+    // would answer 413.
+    assert!(
+        status == "HTTP/1.1 400" || status == "HTTP/1.1 413",
+        "a query string over 64 KiB: {status}"
+    );
+}
+
+/// Review of issue 14: every walk up an assembly is bounded; a component
+/// is installed only in a parent with at most 64 devices above it and
+/// itself, in one batch or over several.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn assemblies_nest_at_most_sixty_four_deep() {
+    use crate::events::{BMS_GTIN, aggregation, dl, object};
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let staff = app.with_products().await;
+    let units: Vec<String> = (0..=66).map(|i| dl(BMS_GTIN, &format!("D{i}"))).collect();
+    let mut events = vec![object("d-all", "commissioning", &units)];
+    for i in 0..64 {
+        events.push(aggregation(
+            &format!("d-{i}"),
+            "ADD",
+            "assembling",
+            &units[i],
+            &[&units[i + 1]],
+        ));
+    }
+    let r = app.capture(&staff, events).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let deeper = aggregation("d-64", "ADD", "assembling", &units[64], &[&units[65]]);
+    let r = app.capture(&staff, vec![deeper]).await;
+    assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{r}");
+    assert_eq!(r["errors"][0]["extensions"]["field"], "parentID", "{r}");
+    // Beside the chain, one level down, still fine.
+    let r = app
+        .capture(
+            &staff,
+            vec![aggregation(
+                "d-side",
+                "ADD",
+                "assembling",
+                &units[63],
+                &[&units[66]],
+            )],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+}

@@ -134,7 +134,9 @@ impl Device {
     /// connection: pages of at most 1000 events, the first 1000 without
     /// `first` or `last`.
     #[allow(clippy::too_many_arguments)]
-    #[graphql(complexity = "super::page_cost(first, last, super::HISTORY_PAGE, child_complexity)")]
+    #[graphql(
+        complexity = "super::HISTORY_READ + super::page_cost(first, last, super::HISTORY_PAGE, child_complexity)"
+    )]
     async fn history(
         &self,
         ctx: &Context<'_>,

@@ -31,6 +31,9 @@ pub const ACCESS_LOG_PAGE: (usize, usize) = (100, 1000);
 /// A page of a device's `history` by default (the first, or with
 /// `newestFirst` the newest) and at most.
 pub const HISTORY_PAGE: (usize, usize) = (1000, 1000);
+/// What a device's `history` costs before its page: it reads the whole
+/// history (the policy filters it) and pages it in memory.
+pub const HISTORY_READ: usize = 1000;
 /// What `lineage` and `components` count for the devices they may list:
 /// an assembly tree is not paged, so its size is estimated.
 pub const TREE_ESTIMATE: usize = 50;

@@ -77,6 +77,23 @@ where
     }
 }
 
+/// `message` without `url` or its password: the driver's errors quote the
+/// connection string.
+fn redact_url(message: &str, url: &str) -> String {
+    let mut out = message.replace(url, "[the database URL]");
+    let userinfo = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split('/').next())
+        .and_then(|authority| authority.rsplit_once('@'))
+        .map(|(userinfo, _)| userinfo);
+    if let Some((_, password)) = userinfo.and_then(|u| u.split_once(':'))
+        && !password.is_empty()
+    {
+        out = out.replace(password, "[redacted]");
+    }
+    out
+}
+
 /// Ids per `IN (…)` list by default: far below the bound parameters a
 /// statement takes (32,766 on SQLite, 65,535 on PostgreSQL).
 pub const DEFAULT_LIST_CHUNK: usize = 1000;
@@ -115,7 +132,9 @@ impl Store {
         } else {
             options.max_connections(16);
         }
-        let db = Database::connect(options).await?;
+        let db = Database::connect(options)
+            .await
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(redact_url(&e.to_string(), url))))?;
         Ok(Self {
             db,
             log_round_trips: Default::default(),
@@ -215,5 +234,25 @@ impl Store {
             .ok_or_else(|| StoreError::Corrupt("no synchronous".into()))?
             .try_get_by_index::<i64>(0)?;
         Ok(Some((journal, sync)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_connection_error_names_no_password() {
+        let url = "postgres://portal:s3cr%2Ft@[::1:5432/portal";
+        let e = Store::connect(url).await.expect_err("a malformed URL");
+        let shown = format!("{e} {e:?}");
+        assert!(!shown.contains("s3cr"), "{shown}");
+        assert_eq!(
+            redact_url(
+                "cannot parse 'postgres://u:pw@h/db' (pw)",
+                "postgres://u:pw@h/db"
+            ),
+            "cannot parse '[the database URL]' ([redacted])"
+        );
     }
 }

@@ -57,8 +57,6 @@ pub const MAX_BODY: usize = 32 * 1024 * 1024;
 pub const MAX_SMALL_BODY: usize = 64 * 1024;
 /// Operations in one batched request.
 pub const MAX_BATCH: usize = 16;
-/// Aliased fields in one document.
-pub const MAX_ALIASES: usize = 64;
 
 fn bad_request(message: &str) -> HttpResponse {
     HttpResponse::BadRequest()
@@ -72,39 +70,6 @@ fn refused(code: ErrorCode, message: &str) -> async_graphql::Response {
     extensions.set("code", code.as_str());
     error.extensions = Some(extensions);
     async_graphql::Response::from_errors(vec![error])
-}
-
-/// Counts aliased fields, through fragments too.
-fn alias_count(query: &str) -> usize {
-    use async_graphql::parser::types::{Selection, SelectionSet};
-    fn walk(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + walk(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(i) => walk(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
-    }
-    let Ok(doc) = async_graphql::parser::parse_query(query) else {
-        return 0;
-    };
-    let operations: usize = match &doc.operations {
-        DocumentOperations::Single(op) => walk(&op.node.selection_set.node),
-        DocumentOperations::Multiple(ops) => ops
-            .values()
-            .map(|op| walk(&op.node.selection_set.node))
-            .sum(),
-    };
-    operations
-        + doc
-            .fragments
-            .values()
-            .map(|f| walk(&f.node.selection_set.node))
-            .sum::<usize>()
 }
 
 /// Every error carries `extensions.code`: the executor's own (syntax,
@@ -183,9 +148,7 @@ fn parse(
     body: &[u8],
 ) -> Result<async_graphql::BatchRequest, Box<HttpResponse>> {
     if http.method() == actix_web::http::Method::GET {
-        let request = async_graphql::http::parse_query_string(http.query_string())
-            .map_err(|e| Box::new(bad_request(&format!("invalid query parameters: {e}"))))?;
-        return Ok(async_graphql::BatchRequest::Single(request));
+        return parse_get(http.query_string());
     }
     let json = http
         .headers()
@@ -205,6 +168,56 @@ fn parse(
             BodyError::Malformed(e) => {
                 bad_request(&format!("the body is not a GraphQL request: {e}"))
             }
+            BodyError::Limit(message) => {
+                HttpResponse::BadRequest().json(refused(ErrorCode::LimitExceeded, &message))
+            }
+        })
+    })
+}
+
+/// A GET's parameters, as the JSON body a POST would carry, through the
+/// same bounded parser: at most [`MAX_SMALL_BODY`] of query string,
+/// variables and extensions counted and nested like a body's.
+fn parse_get(query_string: &str) -> Result<async_graphql::BatchRequest, Box<HttpResponse>> {
+    if query_string.len() > MAX_SMALL_BODY {
+        return Err(Box::new(too_large(MAX_SMALL_BODY)));
+    }
+    let params = web::Query::<Vec<(String, String)>>::from_query(query_string)
+        .map_err(|e| Box::new(bad_request(&format!("invalid query parameters: {e}"))))?
+        .into_inner();
+    let mut body = serde_json::Map::new();
+    let mut raw: Vec<(&str, &str)> = Vec::new();
+    for (name, value) in &params {
+        let twice = match name.as_str() {
+            "query" | "operationName" => body
+                .insert(name.clone(), serde_json::Value::String(value.clone()))
+                .is_some(),
+            "variables" | "extensions" if value.trim().is_empty() => false,
+            "variables" | "extensions" => {
+                let twice = raw.iter().any(|(n, _)| n == name);
+                raw.push((name.as_str(), value.as_str()));
+                twice
+            }
+            _ => false,
+        };
+        if twice {
+            return Err(Box::new(bad_request(&format!("{name} given twice"))));
+        }
+    }
+    // The JSON texts of variables and extensions go in as they are, to be
+    // parsed once, with the body's budget.
+    let mut json = serde_json::to_string(&body).unwrap_or_else(|_| "{}".into());
+    json.pop();
+    for (name, text) in raw {
+        if json.len() > 1 {
+            json.push(',');
+        }
+        json.push_str(&format!("\"{name}\":{text}"));
+    }
+    json.push('}');
+    super::graphql_body::parse(json.as_bytes(), 1).map_err(|e| {
+        Box::new(match e {
+            BodyError::Malformed(e) => bad_request(&format!("invalid query parameters: {e}")),
             BodyError::Limit(message) => {
                 HttpResponse::BadRequest().json(refused(ErrorCode::LimitExceeded, &message))
             }
@@ -290,7 +303,14 @@ async fn execute(
     if requests.is_empty() {
         return bad_request("an empty batch");
     }
+    // The document's own limits, in time linear in its text, before it is
+    // parsed for anything else.
+    let checks: Vec<Result<(), String>> = requests
+        .iter()
+        .map(|r| super::graphql_document::check(&r.query))
+        .collect();
     if http.method() == actix_web::http::Method::GET
+        && checks.iter().all(Result::is_ok)
         && requests
             .iter()
             .any(|r| is_mutation(&r.query, r.operation_name.as_deref()))
@@ -318,12 +338,9 @@ async fn execute(
         .map_or_else(|| "unknown".to_owned(), |a| a.ip().to_string());
     let single = requests.len() == 1;
     let mut responses = Vec::with_capacity(requests.len());
-    for request in requests {
-        let response = if alias_count(&request.query) > MAX_ALIASES {
-            refused(
-                ErrorCode::LimitExceeded,
-                &format!("at most {MAX_ALIASES} aliases per document"),
-            )
+    for (request, check) in requests.into_iter().zip(checks) {
+        let response = if let Err(message) = check {
+            refused(ErrorCode::LimitExceeded, &message)
         } else {
             with_codes(
                 crate::graphql::execute(

@@ -3,6 +3,7 @@
 
 mod graphql;
 mod graphql_body;
+mod graphql_document;
 mod health;
 mod home;
 mod keys;

@@ -45,6 +45,11 @@ pub(super) struct Planner {
     plan: WritePlan,
 }
 
+/// How many devices above it a parent may have when a component is
+/// installed in it: every walk up an assembly (custody, the cycle check)
+/// is bounded by it.
+pub(super) const MAX_ASSEMBLY_DEPTH: usize = 64;
+
 /// The eventID of the theft a recovery event ends.
 pub(super) const THEFT_EVENT_ID: &str = "theftEventID";
 
@@ -63,7 +68,7 @@ impl Planner {
     fn custodian(&self, h: DeviceHandle) -> Option<i64> {
         let mut h = h;
         // Components follow their parent's custody; bounded against cycles.
-        for _ in 0..64 {
+        for _ in 0..MAX_ASSEMBLY_DEPTH {
             match self.parent_of.get(&h) {
                 Some((p, _)) => h = *p,
                 None => break,
@@ -96,7 +101,7 @@ impl Planner {
         }
         // The service partner of the device or of any device it is in.
         let mut current = Some(h);
-        for _ in 0..64 {
+        for _ in 0..MAX_ASSEMBLY_DEPTH {
             let Some(c) = current else { break };
             if self
                 .devices
@@ -295,11 +300,22 @@ impl Planner {
                             )));
                         }
                         let mut up = Some(p);
+                        let mut levels = 0;
                         while let Some(a) = up {
                             if a == c {
                                 return Err(reject((
                                     "childEPCs".into(),
                                     format!("{} contains {}", self.key_of(c), self.key_of(p)),
+                                )));
+                            }
+                            levels += 1;
+                            if levels > MAX_ASSEMBLY_DEPTH {
+                                return Err(reject((
+                                    "parentID".into(),
+                                    format!(
+                                        "{} is installed more than {MAX_ASSEMBLY_DEPTH} levels deep",
+                                        self.key_of(p)
+                                    ),
                                 )));
                             }
                             up = self.parent_of.get(&a).map(|(x, _)| *x);

@@ -64,7 +64,12 @@ impl Planner {
         let mut links: HashMap<i64, LinkRow> = HashMap::new();
         let mut frontier: Vec<i64> = known.iter().copied().collect();
         frontier.sort_unstable();
-        while !frontier.is_empty() {
+        // At most one level per step, and no assembly is deeper than
+        // MAX_ASSEMBLY_DEPTH (capture refuses deeper installs).
+        for _ in 0..=super::MAX_ASSEMBLY_DEPTH {
+            if frontier.is_empty() {
+                break;
+            }
             let found = tx.open_links_touching(&frontier).await?;
             let below: HashSet<i64> = frontier.iter().copied().collect();
             let mut missing: Vec<i64> = found
