@@ -187,7 +187,19 @@ pub fn load(
 fn read_file(path: &Path) -> anyhow::Result<Overrides> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading config file {}", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("parsing config file {}", path.display()))
+    // The parser's own message quotes the offending line, which may hold
+    // the database URL: say where, not what.
+    toml::from_str(&text).map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        anyhow::anyhow!(
+            "parsing config file {}: {}{}",
+            path.display(),
+            e.message(),
+            line.map(|l| format!(" (line {l})")).unwrap_or_default()
+        )
+    })
 }
 
 /// The embedded database: a SQLite file in the data directory, created on
@@ -324,5 +336,16 @@ mod tests {
         let shown = format!("{s:?} {s:#?}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(shown.contains("[redacted]"));
+        // A config file that does not parse is reported by line, without
+        // quoting it.
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "bind = \"127.0.0.1:0\"\ndatabase_url = \"postgres://portal:hunter2@db\" x\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", read_file(&file).unwrap_err());
+        assert!(!e.contains("hunter2"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
     }
 }

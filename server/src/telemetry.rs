@@ -7,8 +7,15 @@ pub fn init() {
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn"));
     // sea-orm's drivers trace their connect options, the database URL (a
     // password) among them: never, at whatever level is asked for.
-    if let Ok(cap) = "sea_orm::driver=info".parse() {
-        filter = filter.add_directive(cap);
+    for module in [
+        "sea_orm::driver",
+        "sea_orm::driver::sqlx_postgres",
+        "sea_orm::driver::sqlx_sqlite",
+        "sea_orm::driver::sqlx_common",
+    ] {
+        if let Ok(cap) = format!("{module}=info").parse() {
+            filter = filter.add_directive(cap);
+        }
     }
     // A second init (tests) is harmless: the first subscriber stays.
     let _ = tracing_subscriber::fmt()

@@ -764,16 +764,16 @@ async fn documents_and_query_strings_are_bounded_before_parsing() {
 }
 
 /// Review of issue 14: every walk up an assembly is bounded; a component
-/// is installed only in a parent with at most 64 devices above it and
-/// itself, in one batch or over several.
+/// is installed only where it has at most 16 devices above it, in one
+/// batch or over several, and reads see as far as capture lets it nest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn assemblies_nest_at_most_sixty_four_deep() {
+async fn assemblies_nest_at_most_sixteen_deep() {
     use crate::events::{BMS_GTIN, aggregation, dl, object};
     let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
     let staff = app.with_products().await;
-    let units: Vec<String> = (0..=66).map(|i| dl(BMS_GTIN, &format!("D{i}"))).collect();
+    let units: Vec<String> = (0..=18).map(|i| dl(BMS_GTIN, &format!("D{i}"))).collect();
     let mut events = vec![object("d-all", "commissioning", &units)];
-    for i in 0..64 {
+    for i in 0..16 {
         events.push(aggregation(
             &format!("d-{i}"),
             "ADD",
@@ -784,11 +784,11 @@ async fn assemblies_nest_at_most_sixty_four_deep() {
     }
     let r = app.capture(&staff, events).await;
     assert!(r.get("errors").is_none(), "{r}");
-    let deeper = aggregation("d-64", "ADD", "assembling", &units[64], &[&units[65]]);
+    let deeper = aggregation("d-16", "ADD", "assembling", &units[16], &[&units[17]]);
     let r = app.capture(&staff, vec![deeper]).await;
     assert_eq!(r["errors"][0]["extensions"]["code"], "INVALID_INPUT", "{r}");
     assert_eq!(r["errors"][0]["extensions"]["field"], "parentID", "{r}");
-    // Beside the chain, one level down, still fine.
+    // Beside the chain, one level up, still fine.
     let r = app
         .capture(
             &staff,
@@ -796,10 +796,31 @@ async fn assemblies_nest_at_most_sixty_four_deep() {
                 "d-side",
                 "ADD",
                 "assembling",
-                &units[63],
-                &[&units[66]],
+                &units[15],
+                &[&units[18]],
             )],
         )
         .await;
     assert!(r.get("errors").is_none(), "{r}");
+    // Shipped and received at the top: the deepest part follows, for the
+    // reads as for capture.
+    let r = app
+        .capture(
+            &staff,
+            vec![crate::custody::ship("d-ship", &[&units[0]], "veloparts-eu")],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let r = app
+        .capture(&velo, vec![object("d-recv", "receiving", &[&units[0]])])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let deepest = app.device(&velo, BMS_GTIN, "D16", "custodian").await;
+    assert_eq!(deepest["custodian"], "veloparts-eu", "{deepest}");
+    let r = app
+        .capture(&velo, vec![object("d-look", "inspecting", &[&units[16]])])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    app.portal.audit().await.expect("the audit passes");
 }

@@ -198,13 +198,13 @@ pub fn replay(events: &[ReplayEvent]) -> Vec<Interval> {
     }
     let mut state: HashMap<i64, State> = HashMap::new();
     let effective = |state: &HashMap<i64, State>, mut d: i64| -> Option<i64> {
-        for _ in 0..64 {
+        for _ in 0..=MAX_ASSEMBLY_DEPTH {
             match state.get(&d).and_then(|s| s.parent) {
                 Some(p) => d = p,
-                None => break,
+                None => return state.get(&d).and_then(|s| s.custodian),
             }
         }
-        state.get(&d).and_then(|s| s.custodian)
+        None
     };
     let snapshot = |state: &HashMap<i64, State>, d: i64| -> Snapshot<i64> {
         let s = state.get(&d).copied().unwrap_or_default();
@@ -220,17 +220,15 @@ pub fn replay(events: &[ReplayEvent]) -> Vec<Interval> {
     };
     let mut builder = Builder::default();
     for e in events {
-        let mut touched: Vec<i64> = Vec::new();
-        for d in e
+        let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+        let touched: Vec<i64> = e
             .parent
             .iter()
             .chain(e.epcs.iter())
             .chain(e.children.iter())
-        {
-            if !touched.contains(d) {
-                touched.push(*d);
-            }
-        }
+            .copied()
+            .filter(|d| seen.insert(*d))
+            .collect();
         let before: Vec<Snapshot<i64>> = touched.iter().map(|d| snapshot(&state, *d)).collect();
         let step = e.biz_step.as_deref();
         if step == Some("commissioning") {
@@ -297,6 +295,13 @@ pub struct Custody {
 
 /// How far up an assembly tree lookups go.
 const MAX_DEPTH: usize = 32;
+
+/// How many devices a device may have above it in an assembly. Capture
+/// refuses an install that would put a device deeper; every walk up a tree
+/// (capture's, the replay's, the reads') stops there, and a device deeper
+/// than this (only assemblies joined from parts built before the limit)
+/// has no effective holder: nobody but the manufacturer touches it.
+pub const MAX_ASSEMBLY_DEPTH: usize = 16;
 
 impl Custody {
     pub fn new(intervals: impl IntoIterator<Item = Interval>) -> Self {

@@ -208,7 +208,7 @@ pub fn may_see_device(custody: &Custody, device: i64, org: i64) -> bool {
         return true;
     }
     let mut current = device;
-    for _ in 0..16 {
+    for _ in 0..crate::domain::custody::MAX_ASSEMBLY_DEPTH {
         match custody.parent_now(current) {
             Some(p) => current = p,
             None => return false,

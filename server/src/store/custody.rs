@@ -136,7 +136,7 @@ impl Store {
         let mut all: Vec<Interval> = Vec::new();
         let mut seen: HashSet<i64> = devices.iter().copied().collect();
         let mut frontier: Vec<i64> = devices.to_vec();
-        for _ in 0..16 {
+        for _ in 0..=crate::domain::custody::MAX_ASSEMBLY_DEPTH {
             if frontier.is_empty() {
                 break;
             }

@@ -16,7 +16,8 @@ use async_graphql::parser::types::{
 pub const MAX_NESTING: usize = 128;
 /// Aliased fields in one document.
 pub const MAX_ALIASES: usize = 64;
-/// Fields selected by one document with every fragment spread expanded.
+/// Selections (fields, spreads, inline fragments) one document makes with
+/// every fragment spread expanded.
 pub const MAX_FIELDS: usize = 10_000;
 
 /// Why a document is refused (always `LIMIT_EXCEEDED`), or `Ok` when the
@@ -36,7 +37,7 @@ pub fn check(query: &str) -> Result<(), String> {
     let fields = expanded_fields(&doc)?;
     if fields > MAX_FIELDS {
         return Err(format!(
-            "the document selects {fields} fields with its fragments expanded; at most {MAX_FIELDS}"
+            "the document makes {fields} selections with its fragments expanded; at most {MAX_FIELDS}"
         ));
     }
     Ok(())
@@ -116,9 +117,13 @@ fn operations(doc: &ExecutableDocument) -> Box<dyn Iterator<Item = &SelectionSet
     }
 }
 
-/// Fields the operations select with spreads expanded, each fragment's
-/// size computed once. A fragment that spreads itself, directly or not, is
-/// refused here (the executor would expand it until its depth limit).
+/// Selections (fields, fragment spreads, inline fragments) the operations
+/// make with spreads expanded, each fragment's size computed once. Walks
+/// at most [`MAX_NESTING`] selections deep, spreads included, so the walk
+/// itself is bounded; a fragment that spreads itself, directly or not, is
+/// refused (the executor would expand it until its depth limit), and a
+/// spread of a fragment that is not defined counts one (the executor
+/// reports it).
 fn expanded_fields(doc: &ExecutableDocument) -> Result<usize, String> {
     enum State {
         Visiting,
@@ -129,23 +134,28 @@ fn expanded_fields(doc: &ExecutableDocument) -> Result<usize, String> {
         sizes: HashMap<&'a str, State>,
     }
     impl<'a> Walk<'a> {
-        fn set(&mut self, set: &'a SelectionSet) -> Result<usize, String> {
+        fn set(&mut self, set: &'a SelectionSet, depth: usize) -> Result<usize, String> {
+            if depth > MAX_NESTING {
+                return Err(format!(
+                    "the document nests selections and fragment spreads more than {MAX_NESTING} deep"
+                ));
+            }
             let mut total = 0usize;
             for item in &set.items {
-                let n = match &item.node {
-                    Selection::Field(f) => {
-                        1usize.saturating_add(self.set(&f.node.selection_set.node)?)
+                let inner = match &item.node {
+                    Selection::Field(f) => self.set(&f.node.selection_set.node, depth + 1)?,
+                    Selection::InlineFragment(i) => {
+                        self.set(&i.node.selection_set.node, depth + 1)?
                     }
-                    Selection::InlineFragment(i) => self.set(&i.node.selection_set.node)?,
                     Selection::FragmentSpread(s) => {
-                        self.fragment(s.node.fragment_name.node.as_str())?
+                        self.fragment(s.node.fragment_name.node.as_str(), depth + 1)?
                     }
                 };
-                total = total.saturating_add(n);
+                total = total.saturating_add(1).saturating_add(inner);
             }
             Ok(total)
         }
-        fn fragment(&mut self, name: &'a str) -> Result<usize, String> {
+        fn fragment(&mut self, name: &'a str, depth: usize) -> Result<usize, String> {
             match self.sizes.get(name) {
                 Some(State::Done(n)) => return Ok(*n),
                 Some(State::Visiting) => {
@@ -153,12 +163,11 @@ fn expanded_fields(doc: &ExecutableDocument) -> Result<usize, String> {
                 }
                 None => {}
             }
-            // An unknown fragment is the executor's to report.
             let Some(def) = self.fragments.get(name) else {
                 return Ok(0);
             };
             self.sizes.insert(name, State::Visiting);
-            let n = self.set(&def.node.selection_set.node)?;
+            let n = self.set(&def.node.selection_set.node, depth)?;
             self.sizes.insert(name, State::Done(n));
             Ok(n)
         }
@@ -169,7 +178,7 @@ fn expanded_fields(doc: &ExecutableDocument) -> Result<usize, String> {
     };
     let mut total = 0usize;
     for set in operations(doc) {
-        total = total.saturating_add(walk.set(set)?);
+        total = total.saturating_add(walk.set(set, 0)?);
     }
     Ok(total)
 }
@@ -205,8 +214,9 @@ mod tests {
         doc.push_str("fragment F30 on Query { me { org } }\n");
         assert!(doc.len() < 2048);
         let e = check(&doc).unwrap_err();
-        assert!(e.contains("fields with its fragments expanded"), "{e}");
-        // Ten levels: 1024 × 2 fields, answered.
+        assert!(e.contains("selections with its fragments expanded"), "{e}");
+        // Ten levels: 512 copies of F10's two fields, with the spreads
+        // that make them (2 + 4 + … + 512 + 1 for the operation's), answered.
         let mut doc = String::from("query { ...F1 }\n");
         for i in 1..10 {
             doc.push_str(&format!(
@@ -216,8 +226,26 @@ mod tests {
         }
         doc.push_str("fragment F10 on Query { me { org } }\n");
         let parsed = async_graphql::parser::parse_query(&doc).unwrap();
-        assert_eq!(expanded_fields(&parsed), Ok(512 * 2));
+        assert_eq!(expanded_fields(&parsed), Ok(512 * 2 + 1022 + 1));
         assert_eq!(check(&doc), Ok(()));
+        // The same chain ending in a fragment that is not defined counts
+        // its spreads.
+        let mut doc = String::from("query { ...F1 }\n");
+        for i in 1..31 {
+            doc.push_str(&format!(
+                "fragment F{i} on Query {{ ...F{n} ...F{n} }}\n",
+                n = i + 1
+            ));
+        }
+        doc.push_str("fragment F31 on Query { ...Nope }\n");
+        assert!(check(&doc).is_err());
+        // A chain of spreads deeper than the nesting limit is refused
+        // without recursing down it.
+        let mut doc = String::from("query { ...F0 }\n");
+        for i in 0..10_000 {
+            doc.push_str(&format!("fragment F{i} on Query {{ ...F{} }}\n", i + 1));
+        }
+        assert!(check(&doc).unwrap_err().contains("more than 128 deep"));
         // A cycle is refused, not expanded.
         let e = check("query { ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
             .unwrap_err();

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Rejection, key_str, status, status_after};
 use crate::auth::Role;
-use crate::domain::custody::{Party, Snapshot, changes};
+use crate::domain::custody::{MAX_ASSEMBLY_DEPTH, Party, Snapshot, changes};
 use crate::domain::event::{Action, DeviceRef, EventType, ValidEvent};
 use crate::policy::{self, Standing};
 use crate::store::capture::{
@@ -45,11 +45,6 @@ pub(super) struct Planner {
     plan: WritePlan,
 }
 
-/// How many devices above it a parent may have when a component is
-/// installed in it: every walk up an assembly (custody, the cycle check)
-/// is bounded by it.
-pub(super) const MAX_ASSEMBLY_DEPTH: usize = 64;
-
 /// The eventID of the theft a recovery event ends.
 pub(super) const THEFT_EVENT_ID: &str = "theftEventID";
 
@@ -67,14 +62,15 @@ mod plan;
 impl Planner {
     fn custodian(&self, h: DeviceHandle) -> Option<i64> {
         let mut h = h;
-        // Components follow their parent's custody; bounded against cycles.
-        for _ in 0..MAX_ASSEMBLY_DEPTH {
+        // Components follow their parent's custody, as the replay does; a
+        // device deeper than the limit has no effective holder.
+        for _ in 0..=MAX_ASSEMBLY_DEPTH {
             match self.parent_of.get(&h) {
                 Some((p, _)) => h = *p,
-                None => break,
+                None => return self.devices.get(&h).and_then(|d| d.state.custodian_id),
             }
         }
-        self.devices.get(&h).and_then(|d| d.state.custodian_id)
+        None
     }
 
     fn key_of(&self, h: DeviceHandle) -> String {
@@ -101,7 +97,7 @@ impl Planner {
         }
         // The service partner of the device or of any device it is in.
         let mut current = Some(h);
-        for _ in 0..MAX_ASSEMBLY_DEPTH {
+        for _ in 0..=MAX_ASSEMBLY_DEPTH {
             let Some(c) = current else { break };
             if self
                 .devices
@@ -313,7 +309,7 @@ impl Planner {
                                 return Err(reject((
                                     "parentID".into(),
                                     format!(
-                                        "{} is installed more than {MAX_ASSEMBLY_DEPTH} levels deep",
+                                        "{} has {MAX_ASSEMBLY_DEPTH} devices above it or more; an assembly nests at most {MAX_ASSEMBLY_DEPTH} deep",
                                         self.key_of(p)
                                     ),
                                 )));

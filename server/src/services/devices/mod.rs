@@ -234,7 +234,7 @@ impl Portal {
         let mut known: HashMap<i64, DeviceRow> = rows.iter().map(|r| (r.id, r.clone())).collect();
         let mut top: HashMap<i64, i64> = rows.iter().map(|r| (r.id, r.id)).collect();
         let mut frontier: Vec<i64> = rows.iter().map(|r| r.id).collect();
-        for _ in 0..16 {
+        for _ in 0..=crate::domain::custody::MAX_ASSEMBLY_DEPTH {
             frontier.sort_unstable();
             frontier.dedup();
             let links = self.store.open_links(&frontier, false).await?;
@@ -375,7 +375,7 @@ impl Portal {
         depth: usize,
     ) -> Result<LineageNode, ReadError> {
         let mut components = Vec::new();
-        if depth < 16 {
+        if depth < crate::domain::custody::MAX_ASSEMBLY_DEPTH {
             for sub in self
                 .components(principal, &c.device, at, at.is_none())
                 .await?

@@ -66,7 +66,7 @@ impl Planner {
         frontier.sort_unstable();
         // At most one level per step, and no assembly is deeper than
         // MAX_ASSEMBLY_DEPTH (capture refuses deeper installs).
-        for _ in 0..=super::MAX_ASSEMBLY_DEPTH {
+        for _ in 0..=crate::domain::custody::MAX_ASSEMBLY_DEPTH + 1 {
             if frontier.is_empty() {
                 break;
             }
