@@ -312,10 +312,31 @@ impl Portal {
         at: Option<DateTime<Utc>>,
         all: bool,
     ) -> Result<Vec<ComponentView>, ReadError> {
+        self.components_within(principal, device, at, all, None)
+            .await
+    }
+
+    /// As `components`, only the links that overlap `window` (installed,
+    /// removed), checked before any of their devices is loaded.
+    async fn components_within(
+        &self,
+        principal: &Principal,
+        device: &DeviceView,
+        at: Option<DateTime<Utc>>,
+        all: bool,
+        window: Option<(DateTime<Utc>, Option<DateTime<Utc>>)>,
+    ) -> Result<Vec<ComponentView>, ReadError> {
         let at = at.unwrap_or_else(Utc::now);
         let mut out = Vec::new();
         for link in self.store.links_as_parent(device.id).await? {
             if !all && !active_at(&link, at) {
+                continue;
+            }
+            // Only what was inside the part while it was installed there.
+            if let Some((installed, removed)) = window
+                && !(removed.is_none_or(|r| link.installed_at < r)
+                    && link.removed_at.is_none_or(|r| r > installed))
+            {
                 continue;
             }
             let Some(row) = self.store.device_by_id(link.child_id).await? else {
@@ -376,17 +397,13 @@ impl Portal {
     ) -> Result<LineageNode, ReadError> {
         let mut components = Vec::new();
         if depth < crate::domain::custody::MAX_ASSEMBLY_DEPTH {
+            // Only what was inside this part while it was installed here.
+            let window = Some((c.installed_at, c.removed_at));
             for sub in self
-                .components(principal, &c.device, at, at.is_none())
+                .components_within(principal, &c.device, at, at.is_none(), window)
                 .await?
             {
-                // Only what was inside this part while it was installed here.
-                let overlaps = c.removed_at.is_none_or(|r| sub.installed_at < r)
-                    && sub.removed_at.is_none_or(|r| r > c.installed_at);
-                if overlaps {
-                    components
-                        .push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
-                }
+                components.push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
             }
         }
         Ok(LineageNode {
