@@ -56,6 +56,7 @@ async fn once(body: Vec<u8>, events: usize) -> Duration {
         data_dir: dir.path().into(),
         keys_dir: dir.path().join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
+        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
         issuers: Vec::new(),
         list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
     };

@@ -67,6 +67,7 @@ async fn fresh(url: &str, dir: &std::path::Path) -> Portal {
         data_dir: dir.into(),
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
+        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
         issuers: Vec::new(),
         list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
     };

@@ -69,6 +69,10 @@ pub struct Settings {
     /// How long after a log-key rotation checkpoints carry the retired
     /// key's signature beside the new one.
     pub log_key_overlap: Duration,
+    /// The longest a token of the portal's own may live: refused at issue
+    /// and at validation; a retired token key's tokens are accepted only
+    /// while they could have been issued before it retired.
+    pub max_token_lifetime: Duration,
     /// External token issuers (`[[issuers]]` in the settings file).
     pub issuers: Vec<IssuerConfig>,
     /// Ids per `IN (…)` list sent to the database
@@ -79,6 +83,8 @@ pub struct Settings {
 
 /// Default of [`Settings::log_key_overlap`].
 pub const DEFAULT_LOG_KEY_OVERLAP: Duration = Duration::from_secs(24 * 3600);
+/// Default of [`Settings::max_token_lifetime`].
+pub const DEFAULT_MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
 
 /// One layer of settings; unset fields leave the layer below in force.
 #[derive(Clone, Debug, Default, Deserialize)]
@@ -91,6 +97,8 @@ pub struct Overrides {
     pub keys_dir: Option<PathBuf>,
     /// e.g. `24h`
     pub log_key_overlap: Option<String>,
+    /// e.g. `8h`
+    pub max_token_lifetime: Option<String>,
     /// Only from the settings file.
     pub issuers: Option<Vec<IssuerConfig>>,
 }
@@ -104,6 +112,7 @@ impl Overrides {
             data_dir: self.data_dir.or(below.data_dir),
             keys_dir: self.keys_dir.or(below.keys_dir),
             log_key_overlap: self.log_key_overlap.or(below.log_key_overlap),
+            max_token_lifetime: self.max_token_lifetime.or(below.max_token_lifetime),
             issuers: self.issuers.or(below.issuers),
         }
     }
@@ -118,6 +127,7 @@ impl Overrides {
             data_dir: non_empty("PROVENANCE_DATA_DIR").map(PathBuf::from),
             keys_dir: non_empty("PROVENANCE_KEYS_DIR").map(PathBuf::from),
             log_key_overlap: non_empty("PROVENANCE_LOG_KEY_OVERLAP"),
+            max_token_lifetime: non_empty("PROVENANCE_MAX_TOKEN_LIFETIME"),
             issuers: None,
         }
     }
@@ -172,6 +182,14 @@ pub fn load(
             .with_context(|| format!("log_key_overlap {text:?} is not a duration like 24h"))?,
         None => DEFAULT_LOG_KEY_OVERLAP,
     };
+    let max_token_lifetime = match merged.max_token_lifetime.as_deref() {
+        Some(text) => humantime::parse_duration(text)
+            .with_context(|| format!("max_token_lifetime {text:?} is not a duration like 24h"))?,
+        None => DEFAULT_MAX_TOKEN_LIFETIME,
+    };
+    if max_token_lifetime < Duration::from_secs(60) {
+        bail!("max_token_lifetime must be at least a minute");
+    }
     Ok(Settings {
         public_base_url,
         bind: merged.bind.unwrap_or_else(|| DEFAULT_BIND.to_owned()),
@@ -179,6 +197,7 @@ pub fn load(
         keys_dir: merged.keys_dir.unwrap_or_else(|| data_dir.join("keys")),
         data_dir,
         log_key_overlap,
+        max_token_lifetime,
         issuers: merged.issuers.unwrap_or_default(),
         list_chunk: crate::store::DEFAULT_LIST_CHUNK,
     })

@@ -131,6 +131,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
         data_dir: dir.to_owned(),
         keys_dir: dir.join("keys"),
         log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
+        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
         issuers: Vec::new(),
         list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
     }

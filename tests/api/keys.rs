@@ -15,6 +15,71 @@ use crate::helpers::{Backend, TestApp, spawn_app};
 
 both_backends!(rotation_keeps_every_old_signature_valid);
 
+/// Issue 15: a retired token key is published and accepted for one
+/// maximum token lifetime (24 h by default) after its retirement, then
+/// neither; no token is issued for longer than that.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retired_token_key_is_dropped_after_one_token_lifetime() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    app.portal.seed_demo().await.unwrap();
+    let issue = |ttl: &str| {
+        provenance(&app)
+            .args(["token", "issue", "--role", "staff", "--ttl", ttl])
+            .output()
+            .unwrap()
+    };
+    let out = issue("48h");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("at most 1day"), "{stderr}");
+    let out = issue("24h");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let old = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    rotate(&app, "token");
+    app.portal.reload_keys_if_changed().unwrap();
+    let token_keys = |jwks: &Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["purpose"] == "token")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let jwks = json_at(&app, "/.well-known/jwks.json").await;
+    assert_eq!(token_keys(&jwks).len(), 2, "{jwks}");
+    assert_eq!(me(&app, &old).await["data"]["me"]["role"], "STAFF");
+    // The same key, retired 25 hours ago.
+    let dir = app.data_dir.join("keys").join("retired").join("token");
+    let file = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().contains(&kid_of(&old)))
+        .expect("the retired key's file");
+    let long_ago = std::time::SystemTime::now() - Duration::from_secs(25 * 3600);
+    let millis = long_ago
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    std::fs::rename(&file, dir.join(format!("{millis}-{}.pem", kid_of(&old)))).unwrap();
+    assert!(app.portal.reload_keys_if_changed().unwrap());
+    let jwks = json_at(&app, "/.well-known/jwks.json").await;
+    assert_eq!(token_keys(&jwks).len(), 1, "{jwks}");
+    assert!(!token_keys(&jwks).contains(&kid_of(&old)));
+    let r = me(&app, &old).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{r}"
+    );
+    let out = issue("1h");
+    let fresh = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert_eq!(me(&app, &fresh).await["data"]["me"]["role"], "STAFF");
+}
+
 fn rotate(app: &TestApp, purpose: &str) {
     let out = provenance(app)
         .args(["keys", "rotate", "--purpose", purpose])

@@ -120,6 +120,8 @@ pub enum TokenError {
     Invalid(#[from] jsonwebtoken::errors::Error),
     #[error("token claims name no role or organisation the portal knows")]
     Claims,
+    #[error("token lives longer than the portal's maximum, or was issued in the future")]
+    Lifetime,
 }
 
 /// Issues and validates the portal's own tokens.
@@ -133,6 +135,8 @@ pub struct TokenService {
     /// signed later (a leaked key) is refused.
     decoding: HashMap<String, (DecodingKey, Option<u64>)>,
     validation: Validation,
+    /// The longest lifetime (`exp - iat`, seconds) a token may have.
+    max_lifetime: u64,
 }
 
 impl fmt::Debug for TokenService {
@@ -146,15 +150,26 @@ impl fmt::Debug for TokenService {
 
 impl TokenService {
     pub fn new(issuer: &str, key: &KeyPair) -> anyhow::Result<Self> {
-        Self::with_keys(issuer, key, std::iter::empty())
+        Self::with_keys(
+            issuer,
+            key,
+            std::iter::empty(),
+            crate::config::DEFAULT_MAX_TOKEN_LIFETIME,
+        )
     }
 
     /// Signs with `current`; accepts tokens of `current`, and of `retired`
-    /// keys (with their retirement time) issued before they retired.
+    /// keys (with their retirement time) that could have been issued
+    /// before they retired: `iat` no later than the retirement, and `exp`
+    /// no later than the retirement plus `max_lifetime`, which bounds
+    /// every token (`exp - iat`). A retired key is thus accepted for at most
+    /// `max_lifetime` after its retirement, however its holder fills in
+    /// `iat`.
     pub fn with_keys<'a>(
         issuer: &str,
         current: &'a KeyPair,
         retired: impl Iterator<Item = (&'a KeyPair, std::time::SystemTime)>,
+        max_lifetime: Duration,
     ) -> anyhow::Result<Self> {
         let key = current;
         let encoding = EncodingKey::from_ed_der(&key.pkcs8_der()?);
@@ -185,6 +200,7 @@ impl TokenService {
             encoding,
             decoding,
             validation,
+            max_lifetime: max_lifetime.as_secs(),
         })
     }
 
@@ -195,6 +211,12 @@ impl TokenService {
         org: &str,
         ttl: Duration,
     ) -> anyhow::Result<String> {
+        if ttl.as_secs() > self.max_lifetime {
+            anyhow::bail!(
+                "a token lives at most {}",
+                humantime::format_duration(Duration::from_secs(self.max_lifetime))
+            );
+        }
         let now = jsonwebtoken::get_current_timestamp();
         let claims = Claims {
             iss: self.issuer.clone(),
@@ -222,7 +244,16 @@ impl TokenService {
             .ok_or(TokenError::UnknownKey)?;
         let data = jsonwebtoken::decode::<Claims>(token, key, &self.validation)?;
         let claims = data.claims;
-        if retired_at.is_some_and(|r| claims.iat > r.saturating_add(LEEWAY_SECONDS)) {
+        let now = jsonwebtoken::get_current_timestamp();
+        if claims.iat > now.saturating_add(LEEWAY_SECONDS)
+            || claims.exp.saturating_sub(claims.iat) > self.max_lifetime
+        {
+            return Err(TokenError::Lifetime);
+        }
+        if retired_at.is_some_and(|r| {
+            claims.iat > r.saturating_add(LEEWAY_SECONDS)
+                || claims.exp > r.saturating_add(self.max_lifetime + LEEWAY_SECONDS)
+        }) {
             return Err(TokenError::UnknownKey);
         }
         Ok(Principal {
@@ -317,6 +348,7 @@ mod tests {
             "http://localhost:8080",
             &key,
             [(&retired, retired_at)].into_iter(),
+            crate::config::DEFAULT_MAX_TOKEN_LIFETIME,
         )
         .unwrap();
         let mut header = Header::new(Algorithm::EdDSA);
@@ -402,6 +434,71 @@ mod tests {
             without
                 .validate(&forge(&by_retired, &claims(600), &retired))
                 .is_err()
+        );
+    }
+
+    /// Issue 15: whoever holds a retired token key cannot mint a token
+    /// that outlives the retirement by more than the maximum lifetime (the
+    /// key holder chooses `iat`); no token lives longer than the maximum,
+    /// or starts in the future.
+    #[test]
+    fn no_token_outlives_the_maximum_lifetime() {
+        let key = KeyPair::generate().unwrap();
+        let retired = KeyPair::generate().unwrap();
+        let hour = 3600u64;
+        let now = jsonwebtoken::get_current_timestamp();
+        let retired_at = std::time::UNIX_EPOCH + Duration::from_secs(now - hour);
+        let s = TokenService::with_keys(
+            "http://localhost:8080",
+            &key,
+            [(&retired, retired_at)].into_iter(),
+            Duration::from_secs(2 * hour),
+        )
+        .unwrap();
+        let mut by_retired = Header::new(Algorithm::EdDSA);
+        by_retired.kid = Some(retired.kid().to_owned());
+        let mut current = Header::new(Algorithm::EdDSA);
+        current.kid = Some(key.kid().to_owned());
+        let with = |iat: u64, exp: u64| {
+            let mut c = claims(0);
+            c["iat"] = iat.into();
+            c["exp"] = exp.into();
+            c
+        };
+        // Issued a minute before the retirement for 90 minutes: still good.
+        let before = with(now - hour - 60, now + 30 * 60 - 60);
+        assert!(s.validate(&forge(&by_retired, &before, &retired)).is_ok());
+        // Backdated to before the retirement, valid for a month: refused.
+        let forever = with(now - hour - 60, now + 30 * 24 * hour);
+        assert!(matches!(
+            s.validate(&forge(&by_retired, &forever, &retired)),
+            Err(TokenError::Lifetime)
+        ));
+        // The current key: at most two hours, and not from the future.
+        assert!(
+            s.validate(&forge(&current, &with(now, now + 2 * hour), &key))
+                .is_ok()
+        );
+        for (what, c) in [
+            ("three days", with(now, now + 72 * hour)),
+            ("issued tomorrow", with(now + 24 * hour, now + 25 * hour)),
+        ] {
+            assert!(
+                matches!(
+                    s.validate(&forge(&current, &c, &key)),
+                    Err(TokenError::Lifetime)
+                ),
+                "{what} was accepted"
+            );
+        }
+        // Issuing refuses a longer lifetime.
+        assert!(
+            s.issue("bob", Role::Staff, "ampera", Duration::from_secs(3 * hour))
+                .is_err()
+        );
+        assert!(
+            s.issue("bob", Role::Staff, "ampera", Duration::from_secs(2 * hour))
+                .is_ok()
         );
     }
 

@@ -66,10 +66,17 @@ impl Keys {
         } else {
             keyring::fingerprint(dir)
         };
+        // A retired token key is of use for one maximum lifetime after
+        // its retirement: no token it could have signed before lives longer.
         let tokens = TokenService::with_keys(
             &settings.public_base_url,
             &token.current,
-            token.retired.iter().map(|r| (&r.key, r.retired_at)),
+            token
+                .retired
+                .iter()
+                .filter(|r| r.retired_at + settings.max_token_lifetime > SystemTime::now())
+                .map(|r| (&r.key, r.retired_at)),
+            settings.max_token_lifetime,
         )?;
         let origin = crate::ledger::log_origin(&settings.public_base_url);
         let note_signer = |k: &KeyPair| {
@@ -194,7 +201,15 @@ impl Portal {
         let mut out = Vec::new();
         for purpose in [Purpose::Token, Purpose::Credential] {
             let ring = keys.ring(purpose);
-            for (i, k) in ring.all().enumerate() {
+            // Token keys as long as tokens they signed may be valid;
+            // credential keys for ever (certificates outlive them).
+            let published: Vec<&KeyPair> = match purpose {
+                Purpose::Token => std::iter::once(&ring.current)
+                    .chain(ring.retired_within(self.settings.max_token_lifetime))
+                    .collect(),
+                _ => ring.all().collect(),
+            };
+            for (i, k) in published.into_iter().enumerate() {
                 out.push(okp_jwk(k, purpose, i == 0));
             }
         }
@@ -313,6 +328,7 @@ mod overlap_tests {
             data_dir: dir.into(),
             keys_dir: dir.join("keys"),
             log_key_overlap: overlap,
+            max_token_lifetime: crate::config::DEFAULT_MAX_TOKEN_LIFETIME,
             issuers: Vec::new(),
             list_chunk: crate::store::DEFAULT_LIST_CHUNK,
         }

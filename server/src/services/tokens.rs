@@ -83,6 +83,13 @@ impl Portal {
                 "the lifetime must be positive".into(),
             ));
         }
+        let max = self.settings().max_token_lifetime;
+        if ttl > max {
+            return Err(IssueError::InvalidInput(format!(
+                "a token lives at most {} (max_token_lifetime)",
+                humantime::format_duration(max)
+            )));
+        }
         let subject = subject
             .map(str::to_owned)
             .unwrap_or_else(|| format!("{role}@{}", organisation.slug));
