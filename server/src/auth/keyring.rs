@@ -7,10 +7,15 @@
 //! retired/{purpose}/{unix ms}-{kid}.pem     a retired key, by retirement time
 //! ```
 //!
-//! Rotation never leaves a moment without a current key: the old key is
-//! first linked into `retired/`, then the new key (written beside it and
-//! synced) is renamed over `{purpose}.pem`. A running server notices the
-//! change by [`fingerprint`] and reloads.
+//! Rotation never leaves a moment without a current key, and a failed one
+//! changes nothing: the new key is written beside the current one and
+//! synced first, then the old key is linked into `retired/`, then the new
+//! key is renamed over `{purpose}.pem` (a failure of the rename undoes the
+//! link). A crash between the link and the rename leaves the current key
+//! also in `retired/`; the current key is never counted as retired, so
+//! nothing breaks. One rotation per purpose at a time
+//! (`{purpose}.rotating`, created exclusively). A running server notices
+//! the change by [`fingerprint`] and reloads.
 
 use std::fmt;
 use std::fs;
@@ -80,10 +85,11 @@ impl Keyring {
     /// Loads the purpose's keys, creating the current key when absent.
     pub fn load_or_create(dir: &Path, purpose: Purpose) -> anyhow::Result<Self> {
         let current = KeyPair::load_or_create(dir, purpose.as_str())?;
+        let retired = load_retired(dir, purpose, current.kid())?;
         Ok(Self {
             purpose,
             current,
-            retired: load_retired(dir, purpose)?,
+            retired,
         })
     }
 
@@ -96,10 +102,12 @@ impl Keyring {
                 dir.display()
             );
         }
+        let current = KeyPair::load(&path)?;
+        let retired = load_retired(dir, purpose, current.kid())?;
         Ok(Self {
             purpose,
-            current: KeyPair::load(&path)?,
-            retired: load_retired(dir, purpose)?,
+            current,
+            retired,
         })
     }
 
@@ -125,28 +133,68 @@ impl Keyring {
 /// (old kid, new kid).
 pub fn rotate(dir: &Path, purpose: Purpose) -> anyhow::Result<(String, String)> {
     let old = Keyring::load_or_create(dir, purpose)?.current;
+    let lock_path = dir.join(format!("{}.rotating", purpose.as_str()));
+    let _lock = RotationLock::take(&lock_path, purpose)?;
     let retired_dir = retired_dir(dir, purpose);
     create_private_dir(&dir.join("retired"))?;
     create_private_dir(&retired_dir)?;
+    // The new key first, written and synced beside the current one: if
+    // this fails, nothing has changed.
+    let new = KeyPair::generate()?;
+    let staging = dir.join(format!("{}.pem.new", purpose.as_str()));
+    let _ = fs::remove_file(&staging);
+    new.write_new(&staging)
+        .with_context(|| format!("writing the new {purpose} key"))?;
+    sync_dir(dir);
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .context("the clock is before 1970")?
         .as_millis();
     let current = key_path(dir, purpose.as_str());
     let retired = retired_dir.join(format!("{now}-{}.pem", old.kid()));
-    if fs::hard_link(&current, &retired).is_err() {
-        fs::copy(&current, &retired)
-            .with_context(|| format!("retiring the {purpose} key to {}", retired.display()))?;
+    if fs::hard_link(&current, &retired).is_err()
+        && let Err(e) = fs::copy(&current, &retired)
+    {
+        let _ = fs::remove_file(&staging);
+        return Err(e)
+            .with_context(|| format!("retiring the {purpose} key to {}", retired.display()));
     }
-    let new = KeyPair::generate()?;
-    let staging = dir.join(format!("{}.pem.new", purpose.as_str()));
-    let _ = fs::remove_file(&staging);
-    new.write_new(&staging)?;
-    fs::rename(&staging, &current).with_context(|| format!("installing the new {purpose} key"))?;
-    sync_dir(dir);
     sync_dir(&retired_dir);
+    if let Err(e) = fs::rename(&staging, &current) {
+        let _ = fs::remove_file(&retired);
+        let _ = fs::remove_file(&staging);
+        sync_dir(&retired_dir);
+        return Err(e).with_context(|| format!("installing the new {purpose} key"));
+    }
+    sync_dir(dir);
     tracing::info!(%purpose, old = old.kid(), new = new.kid(), "rotated a signing key");
     Ok((old.kid().to_owned(), new.kid().to_owned()))
+}
+
+/// `{purpose}.rotating`, created exclusively for one rotation and removed
+/// after it.
+struct RotationLock(PathBuf);
+
+impl RotationLock {
+    fn take(path: &Path, purpose: Purpose) -> anyhow::Result<Self> {
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .with_context(|| {
+                format!(
+                    "another {purpose} key rotation is under way (if one crashed, remove {})",
+                    path.display()
+                )
+            })?;
+        Ok(Self(path.to_owned()))
+    }
+}
+
+impl Drop for RotationLock {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(&self.0);
+    }
 }
 
 /// Names, sizes and modification times of the key files: changes when a
@@ -179,7 +227,10 @@ fn retired_dir(dir: &Path, purpose: Purpose) -> PathBuf {
     dir.join("retired").join(purpose.as_str())
 }
 
-fn load_retired(dir: &Path, purpose: Purpose) -> anyhow::Result<Vec<Retired>> {
+/// The purpose's retired keys, but never `current` (a rotation that
+/// crashed after retiring it and before installing its successor leaves it
+/// in both places).
+fn load_retired(dir: &Path, purpose: Purpose, current: &str) -> anyhow::Result<Vec<Retired>> {
     let retired_dir = retired_dir(dir, purpose);
     let Ok(read) = fs::read_dir(&retired_dir) else {
         return Ok(Vec::new());
@@ -202,12 +253,20 @@ fn load_retired(dir: &Path, purpose: Purpose) -> anyhow::Result<Vec<Retired>> {
                 path.display()
             );
         };
+        let key = KeyPair::load(&path)?;
+        if key.kid() == current {
+            continue;
+        }
         out.push(Retired {
-            key: KeyPair::load(&path)?,
+            key,
             retired_at: UNIX_EPOCH + Duration::from_millis(millis),
         });
     }
     out.sort_by_key(|r| std::cmp::Reverse(r.retired_at));
+    // A key linked twice (an interrupted rotation, then a real one) was
+    // current until the later: keep that.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|r| seen.insert(r.key.kid().to_owned()));
     Ok(out)
 }
 
@@ -240,6 +299,46 @@ mod tests {
         assert_eq!(ring.retired_within(Duration::ZERO).count(), 0);
         // Other purposes are untouched.
         assert!(Keyring::load(dir.path(), Purpose::Token).is_err());
+    }
+
+    /// Issue 15: a rotation whose new key cannot be written changes
+    /// nothing, and a crash after the old key was linked into `retired/`
+    /// does not make the current key count as retired.
+    #[test]
+    fn a_failed_or_interrupted_rotation_leaves_the_current_key_current() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Keyring::load_or_create(dir.path(), Purpose::Token).unwrap();
+        // The staging file cannot be written: a directory with a file in
+        // it stands where it goes.
+        let staging = dir.path().join("token.pem.new");
+        fs::create_dir(&staging).unwrap();
+        fs::write(staging.join("x"), b"x").unwrap();
+        assert!(rotate(dir.path(), Purpose::Token).is_err());
+        let ring = Keyring::load(dir.path(), Purpose::Token).unwrap();
+        assert_eq!(ring.current.kid(), first.current.kid());
+        assert!(ring.retired.is_empty(), "the current key was retired");
+        assert!(!dir.path().join("token.rotating").exists());
+        fs::remove_dir_all(&staging).unwrap();
+        // A crash right after the link: the current key is in retired/ too.
+        let retired = dir.path().join("retired").join("token");
+        fs::hard_link(
+            key_path(dir.path(), "token"),
+            retired.join(format!("1-{}.pem", first.current.kid())),
+        )
+        .unwrap();
+        let ring = Keyring::load(dir.path(), Purpose::Token).unwrap();
+        assert_eq!(ring.current.kid(), first.current.kid());
+        assert!(ring.retired.is_empty(), "the current key counts as retired");
+        // A rotation under way keeps out a second.
+        fs::write(dir.path().join("token.rotating"), b"").unwrap();
+        let e = rotate(dir.path(), Purpose::Token).unwrap_err();
+        assert!(format!("{e:#}").contains("under way"), "{e:#}");
+        fs::remove_file(dir.path().join("token.rotating")).unwrap();
+        let (old, new) = rotate(dir.path(), Purpose::Token).unwrap();
+        assert_eq!(old, first.current.kid());
+        let ring = Keyring::load(dir.path(), Purpose::Token).unwrap();
+        assert_eq!(ring.current.kid(), new);
+        assert_eq!(ring.retired.len(), 1);
     }
 
     #[test]
