@@ -101,6 +101,18 @@ enum KeysCommand {
         #[arg(long, value_parser = parse_purpose)]
         purpose: Purpose,
     },
+    /// Drop a compromised token or credential key at once: it is no longer
+    /// published or accepted (a running server reloads within seconds).
+    /// The current key is rotated first. Log keys are rotated instead, and
+    /// the incident published (docs/ledger-format.md, "Keys").
+    Revoke {
+        /// credential or token
+        #[arg(long, value_parser = parse_purpose)]
+        purpose: Purpose,
+        /// The key's id (`provenance keys list`)
+        #[arg(long)]
+        kid: String,
+    },
 }
 
 fn parse_purpose(s: &str) -> Result<Purpose, String> {
@@ -279,6 +291,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeysCommand::Rotate { purpose } => {
                     let (old, new) = keyring::rotate(&settings.keys_dir, purpose)?;
                     println!("{purpose} key rotated: {old} retired, {new} current");
+                }
+                KeysCommand::Revoke { purpose, kid } => {
+                    let current = keyring::revoke(&settings.keys_dir, purpose, &kid)?;
+                    println!("{purpose} key {kid} revoked; {current} is current");
                 }
             }
             Ok(())

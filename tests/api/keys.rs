@@ -92,6 +92,92 @@ fn rotate(app: &TestApp, purpose: &str) {
     );
 }
 
+/// Issue 15: `keys revoke` drops a compromised token key at once, current
+/// or retired: it leaves the JWKS and its tokens are refused; log keys are
+/// rotated instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_key_is_dropped_at_once() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    app.portal.seed_demo().await.unwrap();
+    let issue = || {
+        let out = provenance(&app)
+            .args(["token", "issue", "--role", "staff"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap().trim().to_owned()
+    };
+    let revoke = |purpose: &str, kid: &str| {
+        provenance(&app)
+            .args(["keys", "revoke", "--purpose", purpose, "--kid", kid])
+            .output()
+            .unwrap()
+    };
+    let token_kids = |jwks: &Value| -> Vec<String> {
+        jwks["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|k| k["purpose"] == "token")
+            .map(|k| k["kid"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    // A retired key: rotated away, then revoked.
+    let first = issue();
+    rotate(&app, "token");
+    let second = issue();
+    app.portal.reload_keys_if_changed().unwrap();
+    assert_eq!(me(&app, &first).await["data"]["me"]["role"], "STAFF");
+    let out = revoke("token", &kid_of(&first));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(app.portal.reload_keys_if_changed().unwrap());
+    let r = me(&app, &first).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{r}"
+    );
+    assert_eq!(me(&app, &second).await["data"]["me"]["role"], "STAFF");
+    let kids = token_kids(&json_at(&app, "/.well-known/jwks.json").await);
+    assert_eq!(kids, [kid_of(&second)]);
+    // The current key: a new one takes over, the old one is gone.
+    let out = revoke("token", &kid_of(&second));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(app.portal.reload_keys_if_changed().unwrap());
+    let r = me(&app, &second).await;
+    assert_eq!(
+        r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{r}"
+    );
+    let third = issue();
+    assert_ne!(kid_of(&third), kid_of(&second));
+    assert_eq!(me(&app, &third).await["data"]["me"]["role"], "STAFF");
+    let kids = token_kids(&json_at(&app, "/.well-known/jwks.json").await);
+    assert_eq!(kids, [kid_of(&third)]);
+    // Unknown kids and log keys are refused, and change nothing.
+    for (purpose, kid, message) in [
+        ("token", "no-such-kid", "no token key"),
+        ("log", "whatever", "publish the incident"),
+    ] {
+        let out = revoke(purpose, kid);
+        assert!(!out.status.success());
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    assert!(!app.portal.reload_keys_if_changed().unwrap());
+}
+
 async fn vkeys(app: &TestApp) -> Vec<NoteVerifier> {
     let text = app.get("/log/vkey").await.text().await.unwrap();
     text.lines()

@@ -171,6 +171,44 @@ pub fn rotate(dir: &Path, purpose: Purpose) -> anyhow::Result<(String, String)> 
     Ok((old.kid().to_owned(), new.kid().to_owned()))
 }
 
+/// Drops a compromised key of `purpose` at once: its files are deleted,
+/// so it is neither published nor accepted; a current key is rotated
+/// first. Returns the kid that is current afterwards. Log keys are not
+/// revoked (every checkpoint they signed would stop verifying): rotate,
+/// and publish the incident.
+pub fn revoke(dir: &Path, purpose: Purpose, kid: &str) -> anyhow::Result<String> {
+    if purpose == Purpose::Log {
+        bail!(
+            "log keys are not revoked: rotate the log key and publish the incident (docs/ledger-format.md, \"Keys\")"
+        );
+    }
+    let ring = Keyring::load(dir, purpose)?;
+    let mut current = ring.current.kid().to_owned();
+    if current == kid {
+        current = rotate(dir, purpose)?.1;
+    } else if !ring.retired.iter().any(|r| r.key.kid() == kid) {
+        bail!("no {purpose} key {kid}");
+    }
+    let retired_dir = retired_dir(dir, purpose);
+    for entry in
+        fs::read_dir(&retired_dir).with_context(|| format!("reading {}", retired_dir.display()))?
+    {
+        let path = entry?.path();
+        let named = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_suffix(".pem"))
+            .and_then(|n| n.split_once('-'))
+            .is_some_and(|(_, k)| k == kid);
+        if named {
+            fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
+    sync_dir(&retired_dir);
+    tracing::warn!(%purpose, kid, "revoked a signing key");
+    Ok(current)
+}
+
 /// `{purpose}.rotating`, created exclusively for one rotation and removed
 /// after it.
 struct RotationLock(PathBuf);
