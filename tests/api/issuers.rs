@@ -84,7 +84,7 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
                 org_claim: "tenant".into(),
                 roles,
                 organisations: vec!["securecover".into(), "nordcycle".into()],
-                refetch_after: Some("0s".into()),
+                refetch_after: Some("1s".into()),
             },
             IssuerConfig {
                 issuer: "https://login.partner.example".into(),
@@ -161,11 +161,13 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
         assert_refused(&app.graphql(Some(&t), me).await, "UNAUTHENTICATED");
     }
 
-    // The identity provider rotates: a token with the new kid makes the
-    // portal fetch the JWKS again, and it is accepted.
+    // The identity provider rotates: once refetch_after (1 s) has passed, a
+    // token with the new kid makes the portal fetch the JWKS again (once),
+    // and it is accepted.
     let new_key = KeyPair::generate().unwrap();
     *body.lock().unwrap() =
         json!({ "keys": [jwk(&new_key, "u2"), jwk(&url_key, "u1")] }).to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let before = hits.load(Ordering::SeqCst);
     let rotated = app
         .graphql(
@@ -179,7 +181,8 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
         .await;
     assert_eq!(rotated["data"]["me"]["role"], "WARRANTY_AGENT", "{rotated}");
     assert_eq!(hits.load(Ordering::SeqCst), before + 1);
-    // A kid nobody published is refused after one more fetch.
+    // A kid nobody published is refused (without another fetch within
+    // refetch_after).
     assert_refused(
         &app.graphql(
             Some(&token(
@@ -191,5 +194,18 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
         )
         .await,
         "UNAUTHENTICATED",
+    );
+    // The issuer drops the old key: within refetch_after it is refused,
+    // though the portal had it cached and the token names a known kid.
+    *body.lock().unwrap() = json!({ "keys": [jwk(&new_key, "u2")] }).to_string();
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let old = token(&url_key, "u1", claims(idp, "warranty-desk", "securecover"));
+    let before = hits.load(Ordering::SeqCst);
+    assert_refused(&app.graphql(Some(&old), me).await, "UNAUTHENTICATED");
+    assert_eq!(hits.load(Ordering::SeqCst), before + 1, "one scheduled fetch");
+    let current = token(&new_key, "u2", claims(idp, "warranty-desk", "securecover"));
+    assert_eq!(
+        app.graphql(Some(&current), me).await["data"]["me"]["role"],
+        "WARRANTY_AGENT"
     );
 }

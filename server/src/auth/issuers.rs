@@ -1,9 +1,12 @@
 //! External token issuers: a company's identity provider, configured by
 //! issuer URL, audience, a JWKS file or URL, and which claims carry the
 //! role and organisation. Keys are read from the file at start, or fetched
-//! from the URL (reqwest over rustls) on first use and again when a token
-//! names a `kid` the cached set lacks — at most once per `refetch_after`
-//! (default 30 s). Each key's algorithm is pinned by the key itself.
+//! from the URL (reqwest over rustls) on first use, again whenever the
+//! cached set is older than `refetch_after` (default 30 s, at least 1 s)
+//! before a token is checked against it, so that a key the issuer removed
+//! stops being accepted within `refetch_after` — and when a token names a
+//! `kid` the cached set lacks, still at most once per `refetch_after`. Each
+//! key's algorithm is pinned by the key itself.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -21,6 +24,9 @@ use super::token::{LEEWAY_SECONDS, Principal, Role, TokenError};
 /// Default of [`IssuerConfig::refetch_after`]: the JWKS URL is fetched
 /// again for an unknown `kid` at most this often.
 pub const REFETCH_AFTER: &str = "30s";
+/// The shortest `refetch_after`: no issuer's JWKS is fetched more than
+/// once a second, whatever tokens arrive.
+pub const MIN_REFETCH_AFTER: Duration = Duration::from_secs(1);
 
 /// One `[[issuers]]` table of the settings file.
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
@@ -157,6 +163,13 @@ impl ExternalIssuer {
         let refetch_after =
             humantime::parse_duration(config.refetch_after.as_deref().unwrap_or(REFETCH_AFTER))
                 .map_err(|e| anyhow::anyhow!("issuer {}: refetch_after: {e}", config.issuer))?;
+        if refetch_after < MIN_REFETCH_AFTER {
+            anyhow::bail!(
+                "issuer {}: refetch_after must be at least {}",
+                config.issuer,
+                humantime::format_duration(MIN_REFETCH_AFTER)
+            );
+        }
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;
@@ -219,6 +232,9 @@ impl ExternalIssuer {
     pub async fn validate(&self, token: &str) -> Result<Principal, TokenError> {
         let header = jsonwebtoken::decode_header(token)?;
         let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+        // A cached set older than refetch_after is fetched again first:
+        // keys the issuer removed stop being accepted.
+        self.refresh().await;
         let mut found = self.cached().get(&kid).cloned();
         if found.is_none() {
             self.refresh().await;
@@ -263,6 +279,26 @@ impl ExternalIssuer {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn refetch_after_has_a_lower_bound() {
+        let config = |refetch: &str| IssuerConfig {
+            issuer: "https://idp.example".into(),
+            audience: "portal".into(),
+            jwks_file: None,
+            jwks_url: Some("https://idp.example/jwks".into()),
+            role_claim: "role".into(),
+            org_claim: "org".into(),
+            roles: Default::default(),
+            organisations: vec!["nordcycle".into()],
+            refetch_after: Some(refetch.into()),
+        };
+        for short in ["0s", "500ms"] {
+            let e = ExternalIssuer::new(config(short)).unwrap_err();
+            assert!(e.to_string().contains("at least 1s"), "{e}");
+        }
+        assert!(ExternalIssuer::new(config("1s")).is_ok());
+    }
 
     #[test]
     fn symmetric_and_kidless_keys_are_skipped() {
