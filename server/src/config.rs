@@ -161,12 +161,27 @@ pub fn load(
     };
     let merged = flags.over(env.over(file));
     let data_dir = merged.data_dir.unwrap_or(data_dir);
-    let public_base_url = normalise_base_url(
-        merged
-            .public_base_url
-            .as_deref()
-            .unwrap_or(DEFAULT_BASE_URL),
-    )?;
+    // Without a public base URL, the portal is where it listens: the
+    // default's port follows `bind` (so `serve --bind 127.0.0.1:9000`
+    // prints, signs and links URLs on port 9000).
+    let default_base = merged
+        .bind
+        .as_deref()
+        .and_then(|b| b.rsplit_once(':'))
+        .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
+        .filter(|(_, port)| *port != 0)
+        .map_or_else(
+            || DEFAULT_BASE_URL.to_owned(),
+            |(host, port)| {
+                let host = match host {
+                    "" | "0.0.0.0" | "127.0.0.1" | "[::]" | "[::1]" | "localhost" => "localhost",
+                    other => other,
+                };
+                format!("http://{host}:{port}")
+            },
+        );
+    let public_base_url =
+        normalise_base_url(merged.public_base_url.as_deref().unwrap_or(&default_base))?;
     let database_url = merged
         .database_url
         .unwrap_or_else(|| default_database_url(&data_dir).into());
@@ -265,6 +280,28 @@ mod tests {
                 .find(|(n, _)| *n == k)
                 .map(|(_, v)| v.to_string())
         }
+    }
+
+    #[test]
+    fn the_default_base_url_follows_the_bind_port() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_bind = |bind: &str, base: Option<&str>| {
+            let flags = Overrides {
+                data_dir: Some(dir.path().to_owned()),
+                bind: Some(bind.into()),
+                public_base_url: base.map(str::to_owned),
+                ..Default::default()
+            };
+            load(flags, None, env_of(&[])).unwrap().public_base_url
+        };
+        assert_eq!(with_bind("127.0.0.1:9000", None), "http://localhost:9000");
+        assert_eq!(with_bind("0.0.0.0:9001", None), "http://localhost:9001");
+        assert_eq!(with_bind("10.1.2.3:9002", None), "http://10.1.2.3:9002");
+        assert_eq!(with_bind("127.0.0.1:0", None), DEFAULT_BASE_URL);
+        assert_eq!(
+            with_bind("127.0.0.1:9000", Some("https://p.example")),
+            "https://p.example"
+        );
     }
 
     #[test]

@@ -168,6 +168,42 @@ pub(crate) async fn serve_demo() -> (
     (child, base, lines, dir)
 }
 
+/// Issue 15: `serve --bind HOST:PORT` without a public base URL prints
+/// (and signs) URLs on that port, and they answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_on_another_port_prints_urls_on_that_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = free_port();
+    let mut child = crate::helpers::KillOnDrop(
+        Command::new(env!("CARGO_BIN_EXE_provenance"))
+            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env_remove("PROVENANCE_PUBLIC_BASE_URL")
+            .env_remove("PROVENANCE_DATABASE_URL")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let stdout = child.0.stdout.take().unwrap();
+    let first = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        first.trim(),
+        format!("graphql http://localhost:{port}/graphql")
+    );
+    let r = reqwest::get(format!("http://127.0.0.1:{port}/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_demo_prints_urls_and_persona_tokens() {
     let (child, base, lines, dir) = serve_demo().await;

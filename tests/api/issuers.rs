@@ -202,7 +202,11 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
     let old = token(&url_key, "u1", claims(idp, "warranty-desk", "securecover"));
     let before = hits.load(Ordering::SeqCst);
     assert_refused(&app.graphql(Some(&old), me).await, "UNAUTHENTICATED");
-    assert_eq!(hits.load(Ordering::SeqCst), before + 1, "one scheduled fetch");
+    assert_eq!(
+        hits.load(Ordering::SeqCst),
+        before + 1,
+        "one scheduled fetch"
+    );
     let current = token(&new_key, "u2", claims(idp, "warranty-desk", "securecover"));
     assert_eq!(
         app.graphql(Some(&current), me).await["data"]["me"]["role"],
