@@ -202,8 +202,10 @@ pub fn load(
             .with_context(|| format!("max_token_lifetime {text:?} is not a duration like 24h"))?,
         None => DEFAULT_MAX_TOKEN_LIFETIME,
     };
-    if max_token_lifetime < Duration::from_secs(60) {
-        bail!("max_token_lifetime must be at least a minute");
+    if max_token_lifetime < Duration::from_secs(60)
+        || max_token_lifetime > Duration::from_secs(30 * 24 * 3600)
+    {
+        bail!("max_token_lifetime must be between a minute and 30 days");
     }
     Ok(Settings {
         public_base_url,

@@ -233,3 +233,41 @@ async fn captures_and_logged_reads_run_side_by_side(backend: Backend) {
     assert_eq!(logged, 191, "150 reads and 41 captures");
     app.portal.audit().await.unwrap();
 }
+
+/// Issue 15: a write held longer than the busy timeout (10 s) makes the
+/// read rows wait, not vanish: they are written once it ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_write_delays_read_rows_but_loses_none() {
+    use sea_orm::{ConnectionTrait, Database, TransactionTrait};
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let staff = app.with_products().await;
+    let auditor = app.token(Role::Auditor, "eu-msa").await;
+    let device = format!("{PACK_GTIN}/W1");
+    let mut e = object("w-1", "commissioning", &[dl(PACK_GTIN, "W1")]);
+    e["extensions"] = json!([{ "name": "line", "value": "L7", "visibility": "PARTNER" }]);
+    let r = app.capture(&staff, vec![e]).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    assert_eq!(log_of(&app, &auditor, &device).await.len(), 1);
+    // Another process holds the write lock for 12 s.
+    let db = Database::connect(&app.database_url).await.unwrap();
+    let tx = db.begin().await.unwrap();
+    tx.execute_unprepared("UPDATE access_log_head SET last_id = last_id WHERE id = 1")
+        .await
+        .unwrap();
+    // Two reads that return partner values meanwhile.
+    let q = "{ device(gtin: \"04012345000016\", serial: \"W1\") { history { edges { node { fields { name value } } } } } }";
+    for _ in 0..2 {
+        let r = app.gql(&staff, q, json!({})).await;
+        assert!(r.get("errors").is_none(), "{r}");
+    }
+    tokio::time::sleep(std::time::Duration::from_secs(12)).await;
+    tx.rollback().await.unwrap();
+    // Within 5 s of its end, both rows are there.
+    let rows = wait_for(&app, &auditor, &device, 3).await;
+    let reads = rows
+        .iter()
+        .filter(|r| r["operation"] == "device.history")
+        .count();
+    assert_eq!(reads, 2, "{rows:?}");
+    app.portal.audit().await.expect("the chain audits clean");
+}

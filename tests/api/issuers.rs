@@ -142,6 +142,15 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
     // another audience, another issuer's key, an unknown issuer.
     let mut wrong_aud = claims(idp, "warranty-desk", "securecover");
     wrong_aud["aud"] = "someone-else".into();
+    // Longer-lived than the portal's maximum (24 h): valid for a year from
+    // now (with or without iat), or issued a year ago.
+    let now = jsonwebtoken::get_current_timestamp();
+    let mut a_year = claims(idp, "warranty-desk", "securecover");
+    a_year["exp"] = (now + 365 * 24 * 3600).into();
+    let mut no_iat_a_year = a_year.clone();
+    no_iat_a_year.as_object_mut().unwrap().remove("iat");
+    let mut long_ago = claims(idp, "warranty-desk", "securecover");
+    long_ago["iat"] = (now - 365 * 24 * 3600).into();
     let refused = [
         token(&url_key, "u1", claims(idp, "superuser", "securecover")),
         // An unmapped value, though a portal role name.
@@ -150,6 +159,9 @@ async fn external_issuer_tokens_map_to_roles_and_follow_key_rotation(backend: Ba
         token(&url_key, "u1", claims(idp, "warranty-desk", "ampera")),
         token(&url_key, "u1", claims(idp, "warranty-desk", "nordcycle")),
         token(&url_key, "u1", wrong_aud),
+        token(&url_key, "u1", a_year),
+        token(&url_key, "u1", no_iat_a_year),
+        token(&url_key, "u1", long_ago),
         token(&file_key, "u1", claims(idp, "warranty-desk", "securecover")),
         token(
             &url_key,

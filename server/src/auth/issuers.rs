@@ -79,6 +79,9 @@ pub struct ExternalIssuer {
     refetch_after: Duration,
     keys: RwLock<Arc<KeySet>>,
     last_fetch: tokio::sync::Mutex<Option<Instant>>,
+    /// The longest a token may still live when it is presented, and (with
+    /// `iat`) its whole lifetime: the portal's `max_token_lifetime`.
+    max_lifetime: u64,
     client: reqwest::Client,
 }
 
@@ -137,8 +140,9 @@ pub fn parse_jwks(text: &str) -> anyhow::Result<KeySet> {
 }
 
 impl ExternalIssuer {
-    /// Reads a JWKS file now; a URL is fetched on first use.
-    pub fn new(config: IssuerConfig) -> anyhow::Result<Self> {
+    /// Reads a JWKS file now; a URL is fetched on first use. Its tokens
+    /// live at most `max_lifetime`, like the portal's own.
+    pub fn new(config: IssuerConfig, max_lifetime: Duration) -> anyhow::Result<Self> {
         if config.organisations.is_empty() {
             anyhow::bail!(
                 "issuer {}: list the organisations its tokens may speak for (organisations = [...])",
@@ -179,6 +183,7 @@ impl ExternalIssuer {
             keys: RwLock::new(Arc::new(keys)),
             last_fetch: tokio::sync::Mutex::new(None),
             client,
+            max_lifetime: max_lifetime.as_secs(),
         })
     }
 
@@ -251,6 +256,23 @@ impl ExternalIssuer {
         validation.validate_nbf = true;
         validation.leeway = LEEWAY_SECONDS;
         let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)?.claims;
+        // No token of another issuer lives longer than the portal's own may.
+        let now = jsonwebtoken::get_current_timestamp();
+        let exp = claims
+            .get("exp")
+            .and_then(Value::as_u64)
+            .ok_or(TokenError::Claims)?;
+        let bound = self.max_lifetime.saturating_add(LEEWAY_SECONDS);
+        let too_long = match claims.get("iat").map(Value::as_u64) {
+            Some(Some(iat)) => {
+                iat > now.saturating_add(LEEWAY_SECONDS) || exp.saturating_sub(iat) > bound
+            }
+            Some(None) => true,
+            None => false,
+        };
+        if too_long || exp.saturating_sub(now) > bound {
+            return Err(TokenError::Lifetime);
+        }
         let text = |name: &str| claims.get(name).and_then(Value::as_str);
         let role_value = text(&self.config.role_claim).ok_or(TokenError::Claims)?;
         let role_name = if self.config.roles.is_empty() {
@@ -294,10 +316,13 @@ mod tests {
             refetch_after: Some(refetch.into()),
         };
         for short in ["0s", "500ms"] {
-            let e = ExternalIssuer::new(config(short)).unwrap_err();
+            let e = ExternalIssuer::new(config(short), crate::config::DEFAULT_MAX_TOKEN_LIFETIME)
+                .unwrap_err();
             assert!(e.to_string().contains("at least 1s"), "{e}");
         }
-        assert!(ExternalIssuer::new(config("1s")).is_ok());
+        assert!(
+            ExternalIssuer::new(config("1s"), crate::config::DEFAULT_MAX_TOKEN_LIFETIME).is_ok()
+        );
     }
 
     #[test]

@@ -132,9 +132,10 @@ impl Keyring {
 /// Retires the purpose's current key and makes a new one current; returns
 /// (old kid, new kid).
 pub fn rotate(dir: &Path, purpose: Purpose) -> anyhow::Result<(String, String)> {
-    let old = Keyring::load_or_create(dir, purpose)?.current;
     let lock_path = dir.join(format!("{}.rotating", purpose.as_str()));
     let _lock = RotationLock::take(&lock_path, purpose)?;
+    // Read under the lock: the key retired is the one current now.
+    let old = Keyring::load_or_create(dir, purpose)?.current;
     let retired_dir = retired_dir(dir, purpose);
     create_private_dir(&dir.join("retired"))?;
     create_private_dir(&retired_dir)?;
@@ -194,13 +195,10 @@ pub fn revoke(dir: &Path, purpose: Purpose, kid: &str) -> anyhow::Result<String>
         fs::read_dir(&retired_dir).with_context(|| format!("reading {}", retired_dir.display()))?
     {
         let path = entry?.path();
-        let named = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .and_then(|n| n.strip_suffix(".pem"))
-            .and_then(|n| n.split_once('-'))
-            .is_some_and(|(_, k)| k == kid);
-        if named {
+        // By the key the file holds, not by its name.
+        let holds = path.extension().is_some_and(|e| e == "pem")
+            && KeyPair::load(&path).is_ok_and(|k| k.kid() == kid);
+        if holds {
             fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }

@@ -252,7 +252,7 @@ impl TokenService {
         }
         if retired_at.is_some_and(|r| {
             claims.iat > r.saturating_add(LEEWAY_SECONDS)
-                || claims.exp > r.saturating_add(self.max_lifetime + LEEWAY_SECONDS)
+                || claims.exp > r.saturating_add(self.max_lifetime.saturating_add(LEEWAY_SECONDS))
         }) {
             return Err(TokenError::UnknownKey);
         }

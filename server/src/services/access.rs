@@ -65,10 +65,21 @@ pub fn row(
     }
 }
 
+/// Read rows queued at most: beyond, a read waits for the writer (back-
+/// pressure) rather than a row being dropped.
+pub const QUEUE: usize = 10_000;
+/// Pauses between attempts to write rows that failed: doubling from the
+/// first to the last.
+const RETRY_FIRST: Duration = Duration::from_millis(200);
+pub const RETRY_MAX: Duration = Duration::from_secs(5);
+
 /// Drains the read buffer into the chain: the first row waits at most
-/// [`FLUSH_EVERY`] for company. Ends when the portal (the sender) is gone,
-/// after a last flush.
-pub async fn flusher(store: Store, mut rx: mpsc::UnboundedReceiver<AccessRow>) {
+/// [`FLUSH_EVERY`] for company. Rows that cannot be written (the database
+/// is locked by a long write, or unreachable) are kept and retried, with
+/// pauses doubling up to [`RETRY_MAX`], until they are: none is dropped,
+/// and while the writer is behind, reads wait once [`QUEUE`] rows are
+/// queued. Ends when the portal (the sender) is gone, after a last flush.
+pub async fn flusher(store: Store, mut rx: mpsc::Receiver<AccessRow>) {
     while let Some(first) = rx.recv().await {
         let mut rows = vec![first];
         let deadline = tokio::time::Instant::now() + FLUSH_EVERY;
@@ -78,30 +89,46 @@ pub async fn flusher(store: Store, mut rx: mpsc::UnboundedReceiver<AccessRow>) {
                 break;
             }
         }
-        if let Err(e) = store.append_access(&rows).await {
-            // One bad row must not take the batch with it: retry them one
-            // by one, after a pause for a transient failure.
-            tracing::warn!(error = %e, rows = rows.len(), "access log batch failed; retrying row by row");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-            for row in &rows {
-                if let Err(e) = store.append_access(std::slice::from_ref(row)).await {
-                    tracing::error!(error = %e, operation = %row.operation, "access log row not written");
+        write_until_written(&store, rows, &rx).await;
+    }
+}
+
+async fn write_until_written(store: &Store, rows: Vec<AccessRow>, rx: &mpsc::Receiver<AccessRow>) {
+    let mut pause = RETRY_FIRST;
+    let mut attempt = 1u32;
+    loop {
+        match store.append_access(&rows).await {
+            Ok(()) => {
+                if attempt > 1 {
+                    tracing::info!(rows = rows.len(), attempt, "access log caught up");
                 }
+                return;
             }
+            Err(e) => tracing::warn!(
+                error = %e,
+                rows = rows.len(),
+                queued = rx.len(),
+                attempt,
+                "access log behind: rows not yet written; retrying"
+            ),
         }
+        attempt += 1;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(RETRY_MAX);
     }
 }
 
 impl Portal {
-    /// Queues a read's row (never waits).
-    pub fn record_read(&self, row: AccessRow) {
-        if self.access.send(row).is_err() {
+    /// Queues a read's row; waits only when [`QUEUE`] rows are already
+    /// waiting for the writer.
+    pub async fn record_read(&self, row: AccessRow) {
+        if self.access.send(row).await.is_err() {
             tracing::error!("access log writer is gone; a read was not logged");
         }
     }
 
     /// Takes the receiving end of the read buffer, for the flusher task.
-    pub fn take_access_receiver(&self) -> Option<mpsc::UnboundedReceiver<AccessRow>> {
+    pub fn take_access_receiver(&self) -> Option<mpsc::Receiver<AccessRow>> {
         match self.access_rx.lock() {
             Ok(mut rx) => rx.take(),
             Err(p) => p.into_inner().take(),

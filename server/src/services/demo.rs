@@ -166,7 +166,12 @@ impl Portal {
         for (persona, role, org) in PERSONAS {
             let subject = format!("demo-{persona}@{org}");
             let jwt = self
-                .issue_token(*role, Some(org), Some(&subject), DEMO_TOKEN_TTL)
+                .issue_token(
+                    *role,
+                    Some(org),
+                    Some(&subject),
+                    DEMO_TOKEN_TTL.min(self.settings().max_token_lifetime),
+                )
                 .await?;
             out.push(DemoToken { persona, org, jwt });
         }

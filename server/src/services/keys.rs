@@ -74,7 +74,11 @@ impl Keys {
             token
                 .retired
                 .iter()
-                .filter(|r| r.retired_at + settings.max_token_lifetime > SystemTime::now())
+                .filter(|r| {
+                    r.retired_at
+                        .checked_add(settings.max_token_lifetime)
+                        .is_none_or(|end| end > SystemTime::now())
+                })
                 .map(|r| (&r.key, r.retired_at)),
             settings.max_token_lifetime,
         )?;

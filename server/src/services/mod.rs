@@ -34,10 +34,9 @@ pub struct Portal {
     issuers: Vec<ExternalIssuer>,
     /// The buffered access-log rows of reads, and (until the server takes
     /// it) the receiving end.
-    access: tokio::sync::mpsc::UnboundedSender<crate::store::access::AccessRow>,
-    access_rx: std::sync::Mutex<
-        Option<tokio::sync::mpsc::UnboundedReceiver<crate::store::access::AccessRow>>,
-    >,
+    access: tokio::sync::mpsc::Sender<crate::store::access::AccessRow>,
+    access_rx:
+        std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<crate::store::access::AccessRow>>>,
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
@@ -97,9 +96,9 @@ impl Portal {
             .issuers
             .iter()
             .cloned()
-            .map(ExternalIssuer::new)
+            .map(|c| ExternalIssuer::new(c, settings.max_token_lifetime))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let (access, access_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (access, access_rx) = tokio::sync::mpsc::channel(access::QUEUE);
         Ok(Self {
             settings,
             store,

@@ -189,7 +189,8 @@ impl Portal {
                 Vec::new(),
                 &[],
                 &format!("refused: {e}"),
-            ));
+            ))
+            .await;
         }
         result
     }

@@ -131,7 +131,8 @@ impl Portal {
                 vec![format!("{}/{}", device.gtin, device.serial)],
                 &returned,
                 "ok",
-            ));
+            ))
+            .await;
         }
         if filter.newest_first {
             events.reverse();
