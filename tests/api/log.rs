@@ -489,7 +489,12 @@ async fn two_processes_share_one_postgres_log() {
             .arg(&app.data_dir)
             .arg("--database-url")
             .arg(&app.database_url)
-            .env_remove("PROVENANCE_PUBLIC_BASE_URL")
+            // One portal behind one public URL: both processes name it
+            // (without it, the second would take its own port's).
+            .env(
+                "PROVENANCE_PUBLIC_BASE_URL",
+                &app.portal.settings().public_base_url,
+            )
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
