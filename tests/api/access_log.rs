@@ -271,3 +271,45 @@ async fn a_long_write_delays_read_rows_but_loses_none() {
     assert_eq!(reads, 2, "{rows:?}");
     app.portal.audit().await.expect("the chain audits clean");
 }
+
+/// Issue 15: returning a partner-class device attribute (custodian,
+/// service partner, revision) is a logged read, one row per operation
+/// listing the devices; public attributes alone are not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partner_attributes_are_logged_reads() {
+    let app = spawn_app(Backend::Sqlite).await.expect("SQLite app");
+    let staff = app.with_products().await;
+    let auditor = app.token(Role::Auditor, "eu-msa").await;
+    let r = app
+        .capture(
+            &staff,
+            vec![object(
+                "pa-1",
+                "commissioning",
+                &[dl(PACK_GTIN, "PA1"), dl(PACK_GTIN, "PA2")],
+            )],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let device = format!("{PACK_GTIN}/PA1");
+    assert_eq!(log_of(&app, &auditor, &device).await.len(), 1);
+    // Public attributes only: no row.
+    let public = "{ devices(first: 10) { edges { node { serial status } } } }";
+    let r = app.gql(&staff, public, json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    // The custodian of both: one row naming both.
+    let partner = "{ devices(first: 10) { edges { node { serial custodian } } } }";
+    let r = app.gql(&staff, partner, json!({})).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let rows = wait_for(&app, &auditor, &device, 2).await;
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(rows[1]["operation"], "device.attributes");
+    assert_eq!(rows[1]["classes"], json!(["partner"]));
+    assert_eq!(
+        rows[1]["devices"],
+        json!([format!("{PACK_GTIN}/PA1"), format!("{PACK_GTIN}/PA2")])
+    );
+    // The public read left nothing behind it either.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(log_of(&app, &auditor, &device).await.len(), 2);
+}

@@ -63,6 +63,20 @@ impl Device {
             class,
         ))
     }
+
+    /// A partner-class attribute as the policy discloses it; one that is
+    /// returned is noted for the request's access-log row.
+    fn partner<'a>(&'a self, ctx: &Context<'_>, value: Option<&'a str>) -> Result<Option<&'a str>> {
+        if !self.shows(ctx, Class::Partner)? {
+            return Ok(None);
+        }
+        if value.is_some()
+            && let Some(reads) = ctx.data_opt::<std::sync::Arc<super::AttributeReads>>()
+        {
+            reads.note(&self.0.gtin, &self.0.serial);
+        }
+        Ok(value)
+    }
 }
 
 #[Object]
@@ -87,10 +101,7 @@ impl Device {
     }
     /// Partner class (instance master data).
     async fn revision(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(self
-            .shows(ctx, Class::Partner)?
-            .then_some(self.0.revision.as_deref())
-            .flatten())
+        self.partner(ctx, self.0.revision.as_deref())
     }
     /// Set by events only: commissioned, in_transit, in_stock, installed,
     /// in_repair, returned, recalled, stolen, decommissioned. Public.
@@ -103,18 +114,12 @@ impl Device {
     /// its parent). Partner class: shown to the holder, the service partner,
     /// and the roles that see every device's partner fields.
     async fn custodian(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(self
-            .shows(ctx, Class::Partner)?
-            .then_some(self.0.custodian.as_deref())
-            .flatten())
+        self.partner(ctx, self.0.custodian.as_deref())
     }
     /// Partner class, like `custodian`.
     #[graphql(name = "servicePartner")]
     async fn service_partner(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(self
-            .shows(ctx, Class::Partner)?
-            .then_some(self.0.service_partner.as_deref())
-            .flatten())
+        self.partner(ctx, self.0.service_partner.as_deref())
     }
     /// Public.
     async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {

@@ -67,9 +67,33 @@ pub fn build_schema(portal: Arc<Portal>) -> PortalSchema {
         .finish()
 }
 
+/// The devices whose partner-class attributes (custodian, service partner,
+/// revision) one operation returned: one access-log row after it.
+#[derive(Default)]
+pub(crate) struct AttributeReads(std::sync::Mutex<std::collections::BTreeSet<String>>);
+
+impl AttributeReads {
+    pub(crate) fn note(&self, gtin: &str, serial: &str) {
+        let mut set = match self.0.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        set.insert(format!("{gtin}/{serial}"));
+    }
+
+    fn take(&self) -> Vec<String> {
+        let mut set = match self.0.lock() {
+            Ok(s) => s,
+            Err(p) => p.into_inner(),
+        };
+        std::mem::take(&mut *set).into_iter().collect()
+    }
+}
+
 /// Executes one operation for `principal` calling from `client`, as the
 /// web layer does: with a data loader of its own (loaders cache per
-/// operation) and the client's address for the access log.
+/// operation) and the client's address for the access log. Partner-class
+/// device attributes it returned are logged in one access-log row.
 pub async fn execute(
     schema: &PortalSchema,
     portal: Arc<Portal>,
@@ -78,18 +102,34 @@ pub async fn execute(
     client: &str,
 ) -> async_graphql::Response {
     let loader = async_graphql::dataloader::DataLoader::new(
-        loaders::DeviceLoader(portal),
+        loaders::DeviceLoader(portal.clone()),
         crate::store::spawn_counted,
     );
+    let reads = Arc::new(AttributeReads::default());
     let execution = schema.execute(
         request
-            .data(principal)
+            .data(principal.clone())
             .data(ClientAddress(client.to_owned()))
-            .data(loader),
+            .data(loader)
+            .data(reads.clone()),
     );
-    crate::services::access::CLIENT
+    let response = crate::services::access::CLIENT
         .scope(client.to_owned(), execution)
-        .await
+        .await;
+    let devices = reads.take();
+    if !devices.is_empty() {
+        portal
+            .record_read(crate::services::access::row(
+                &principal,
+                client,
+                "device.attributes",
+                devices,
+                &[crate::domain::visibility::Visibility::Partner],
+                "ok",
+            ))
+            .await;
+    }
+    response
 }
 
 /// The schema's SDL, as committed at `server/schema.graphql`.
