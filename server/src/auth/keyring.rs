@@ -265,7 +265,10 @@ fn retired_dir(dir: &Path, purpose: Purpose) -> PathBuf {
 
 /// The purpose's retired keys, but never `current` (a rotation that
 /// crashed after retiring it and before installing its successor leaves it
-/// in both places).
+/// in both places). A file that is misnamed or cannot be read as a key is
+/// skipped with an error in the log, not fatal: one bad file must not keep
+/// a running server on its old keys (a revoked key among them); what it
+/// held is simply not trusted.
 fn load_retired(dir: &Path, purpose: Purpose, current: &str) -> anyhow::Result<Vec<Retired>> {
     let retired_dir = retired_dir(dir, purpose);
     let Ok(read) = fs::read_dir(&retired_dir) else {
@@ -284,12 +287,16 @@ fn load_retired(dir: &Path, purpose: Purpose, current: &str) -> anyhow::Result<V
             .split_once('-')
             .and_then(|(t, _)| t.parse::<u64>().ok())
         else {
-            bail!(
-                "retired key file {} is not named MILLIS-KID.pem",
-                path.display()
-            );
+            tracing::error!(file = %path.display(), "retired key file is not named MILLIS-KID.pem; not trusted");
+            continue;
         };
-        let key = KeyPair::load(&path)?;
+        let key = match KeyPair::load(&path) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %format!("{e:#}"), "retired key file not loaded; not trusted");
+                continue;
+            }
+        };
         if key.kid() == current {
             continue;
         }
@@ -375,6 +382,21 @@ mod tests {
         let ring = Keyring::load(dir.path(), Purpose::Token).unwrap();
         assert_eq!(ring.current.kid(), new);
         assert_eq!(ring.retired.len(), 1);
+    }
+
+    /// Review of issue 15: a bad file in `retired/` is skipped, not fatal,
+    /// so a reload still drops a revoked key.
+    #[test]
+    fn a_bad_retired_file_is_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = Keyring::load_or_create(dir.path(), Purpose::Token).unwrap();
+        rotate(dir.path(), Purpose::Token).unwrap();
+        let retired = dir.path().join("retired").join("token");
+        fs::write(retired.join("garbage.pem"), b"not a key").unwrap();
+        fs::write(retired.join("123-nokey.pem"), b"not a key either").unwrap();
+        let ring = Keyring::load(dir.path(), Purpose::Token).unwrap();
+        let kids: Vec<&str> = ring.retired.iter().map(|r| r.key.kid()).collect();
+        assert_eq!(kids, [first.current.kid()]);
     }
 
     #[test]
