@@ -120,6 +120,27 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// `serve --demo --bind 127.0.0.1:PORT` with its data in `dir`, stdout
+/// piped, under `base` as its public base URL (or the default).
+fn spawn_serve_demo(
+    port: u16,
+    dir: &tempfile::TempDir,
+    base: Option<&str>,
+) -> crate::helpers::KillOnDrop {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_provenance"));
+    cmd.args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .env_remove("PROVENANCE_DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    match base {
+        Some(b) => cmd.env("PROVENANCE_PUBLIC_BASE_URL", b),
+        None => cmd.env_remove("PROVENANCE_PUBLIC_BASE_URL"),
+    };
+    crate::helpers::KillOnDrop(cmd.spawn().unwrap())
+}
+
 /// `serve --demo` as a subprocess on a free port: the process, its base
 /// URL, its first ten lines of output (the GraphQL URL and one line per
 /// persona token) and the directory it keeps its data in.
@@ -132,18 +153,7 @@ pub(crate) async fn serve_demo() -> (
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = crate::helpers::KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_provenance"))
-            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env("PROVENANCE_PUBLIC_BASE_URL", &base)
-            .env_remove("PROVENANCE_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = spawn_serve_demo(port, &dir, Some(&base));
     let stdout = child.0.stdout.take().unwrap();
     // Read stdout on a thread that keeps draining it, so the server never
     // writes into a closed pipe; take the first 10 lines (graphql + tokens).
@@ -174,18 +184,7 @@ pub(crate) async fn serve_demo() -> (
 async fn serve_on_another_port_prints_urls_on_that_port() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let mut child = crate::helpers::KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_provenance"))
-            .args(["serve", "--demo", "--bind", &format!("127.0.0.1:{port}")])
-            .arg("--data-dir")
-            .arg(dir.path().join("data"))
-            .env_remove("PROVENANCE_PUBLIC_BASE_URL")
-            .env_remove("PROVENANCE_DATABASE_URL")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
+    let mut child = spawn_serve_demo(port, &dir, None);
     let stdout = child.0.stdout.take().unwrap();
     let first = tokio::task::spawn_blocking(move || {
         let mut line = String::new();

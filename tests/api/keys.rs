@@ -41,17 +41,8 @@ async fn a_retired_token_key_is_dropped_after_one_token_lifetime() {
     let old = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     rotate(&app, "token");
     app.portal.reload_keys_if_changed().unwrap();
-    let token_keys = |jwks: &Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["purpose"] == "token")
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
-    };
     let jwks = json_at(&app, "/.well-known/jwks.json").await;
-    assert_eq!(token_keys(&jwks).len(), 2, "{jwks}");
+    assert_eq!(token_kids(&jwks).len(), 2, "{jwks}");
     assert_eq!(me(&app, &old).await["data"]["me"]["role"], "STAFF");
     // The same key, retired 25 hours ago.
     let dir = app.data_dir.join("keys").join("retired").join("token");
@@ -68,8 +59,8 @@ async fn a_retired_token_key_is_dropped_after_one_token_lifetime() {
     std::fs::rename(&file, dir.join(format!("{millis}-{}.pem", kid_of(&old)))).unwrap();
     assert!(app.portal.reload_keys_if_changed().unwrap());
     let jwks = json_at(&app, "/.well-known/jwks.json").await;
-    assert_eq!(token_keys(&jwks).len(), 1, "{jwks}");
-    assert!(!token_keys(&jwks).contains(&kid_of(&old)));
+    assert_eq!(token_kids(&jwks).len(), 1, "{jwks}");
+    assert!(!token_kids(&jwks).contains(&kid_of(&old)));
     let r = me(&app, &old).await;
     assert_eq!(
         r["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
@@ -116,15 +107,6 @@ async fn a_revoked_token_key_is_dropped_at_once() {
             .args(["keys", "revoke", "--purpose", purpose, "--kid", kid])
             .output()
             .unwrap()
-    };
-    let token_kids = |jwks: &Value| -> Vec<String> {
-        jwks["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|k| k["purpose"] == "token")
-            .map(|k| k["kid"].as_str().unwrap().to_owned())
-            .collect()
     };
     // A retired key: rotated away, then revoked.
     let first = issue();
@@ -176,6 +158,17 @@ async fn a_revoked_token_key_is_dropped_at_once() {
         assert!(stderr.contains(message), "{stderr}");
     }
     assert!(!app.portal.reload_keys_if_changed().unwrap());
+}
+
+/// The token keys' ids a JWKS document publishes, current first.
+fn token_kids(jwks: &Value) -> Vec<String> {
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| k["purpose"] == "token")
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 async fn vkeys(app: &TestApp) -> Vec<NoteVerifier> {

@@ -14,6 +14,7 @@ pub mod digital_link;
 mod error_declaration;
 pub mod event;
 pub mod gtin;
+mod json_depth;
 pub mod organisation;
 mod percent;
 pub mod region;
