@@ -50,9 +50,10 @@ fn leaves(c: &mut Criterion) {
         seq: 7,
         prev,
         fields: &fields,
+        personal: &[],
     };
     c.bench_function(
-        "leaf: salts + 14 commitments + JCS + leaf hash, per event",
+        "leaf: salts + 15 commitments + JCS + leaf hash, per event",
         |b| {
             b.iter(|| {
                 let built = CommittedLeaf::build_random(black_box(input)).expect("leaf");

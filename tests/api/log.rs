@@ -246,12 +246,18 @@ async fn the_served_log_reverifies_from_its_tiles(backend: Backend) {
             .keys()
             .map(String::as_str)
             .collect();
-        assert_eq!(keys, ["device", "event", "fields", "prev", "seq", "v"]);
-        let commitments = leaf["fields"]
-            .as_object()
-            .unwrap()
-            .values()
-            .chain([&leaf["device"], &leaf["event"]]);
+        assert_eq!(
+            keys,
+            ["device", "event", "fields", "personal", "prev", "seq", "v"]
+        );
+        assert_eq!(leaf["v"], 2);
+        assert!(leaf["personal"].is_array());
+        // `prev` is a commitment too: no leaf names another leaf's hash.
+        let commitments = leaf["fields"].as_object().unwrap().values().chain([
+            &leaf["device"],
+            &leaf["event"],
+            &leaf["prev"],
+        ]);
         for c in commitments {
             let bytes = STANDARD
                 .decode(c.as_str().expect("a base64 string"))
@@ -259,6 +265,10 @@ async fn the_served_log_reverifies_from_its_tiles(backend: Backend) {
             assert_eq!(bytes.len(), 32, "{c}");
         }
         let text = String::from_utf8_lossy(entry);
+        for other in &entries {
+            let hash = STANDARD.encode(sha256(&[&[0], other]));
+            assert!(!text.contains(&hash), "a leaf names another leaf's hash");
+        }
         for secret in [PACK_GTIN, "\"l-17\"", "\"commissioning\"", "\"ampera\""] {
             assert!(
                 !text.contains(secret),

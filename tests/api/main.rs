@@ -8,6 +8,8 @@ mod helpers;
 mod access;
 mod access_log;
 mod audit;
+mod audit_coverage;
+mod audit_v1;
 mod auth;
 mod capture;
 mod capture_limits;

@@ -190,12 +190,22 @@ pub struct ReplayEvent {
 /// "Custody"). Service-partner intervals come from assignments, not events,
 /// and are not part of it.
 pub fn replay(events: &[ReplayEvent]) -> Vec<Interval> {
-    #[derive(Clone, Copy, Default)]
-    struct State {
-        custodian: Option<i64>,
-        shipped_to: Option<i64>,
-        parent: Option<i64>,
-    }
+    replay_with_state(events).0
+}
+
+/// A device's custody after the last event, as capture keeps it in the
+/// device row: its custodian (for an installed unit, its parent's holder
+/// when it was installed), the organisation it is shipped to, the device it
+/// is installed in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct State {
+    pub custodian: Option<i64>,
+    pub shipped_to: Option<i64>,
+    pub parent: Option<i64>,
+}
+
+/// As [`replay`], and each touched device's final [`State`].
+pub fn replay_with_state(events: &[ReplayEvent]) -> (Vec<Interval>, HashMap<i64, State>) {
     let mut state: HashMap<i64, State> = HashMap::new();
     let effective = |state: &HashMap<i64, State>, mut d: i64| -> Option<i64> {
         for _ in 0..=MAX_ASSEMBLY_DEPTH {
@@ -283,7 +293,7 @@ pub fn replay(events: &[ReplayEvent]) -> Vec<Interval> {
             }
         }
     }
-    builder.finish()
+    (builder.finish(), state)
 }
 
 /// The intervals of a device and of every device it was ever installed in,

@@ -531,7 +531,7 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
         if is_reserved_name(&ext.name) {
             return Err(FieldError::new(
                 &ext.name,
-                "is a standard member, not an extension",
+                "is reserved (a standard member, or a leaf's own commitment: device, prev), not an extension name",
             ));
         }
         if !names.insert(ext.name.clone()) {

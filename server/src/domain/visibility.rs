@@ -82,7 +82,10 @@ pub const STANDARD_FIELDS: &[(&str, Visibility)] = &[
 /// Names an extension field may not take: the standard members, the derived
 /// fields, and `recordTime`.
 pub fn is_reserved_name(name: &str) -> bool {
-    name == "recordTime" || STANDARD_FIELDS.iter().any(|(n, _)| *n == name)
+    // `device` and `prev` are the names of a leaf's own commitments (their
+    // salts are stored under them beside the field salts).
+    matches!(name, "recordTime" | "device" | "prev")
+        || STANDARD_FIELDS.iter().any(|(n, _)| *n == name)
 }
 
 pub fn standard_class(name: &str) -> Option<Visibility> {
@@ -125,6 +128,8 @@ mod tests {
     fn names() {
         assert!(is_reserved_name("recordTime"));
         assert!(is_reserved_name("bizStep"));
+        assert!(is_reserved_name("device"));
+        assert!(is_reserved_name("prev"));
         assert!(!is_reserved_name("qcResult"));
         assert_eq!(standard_class("operator"), Some(Visibility::Internal));
         for v in Visibility::ALL {

@@ -27,6 +27,7 @@ const DEVICE: &str = "(01)09506000134352(21)SN-0001";
 struct Event {
     id: &'static str,
     fields: Vec<(String, Value)>,
+    personal: Vec<String>,
 }
 
 fn events() -> Vec<Event> {
@@ -48,6 +49,7 @@ fn events() -> Vec<Event> {
                 ("eventDate", json!("2026-03-02")),
                 ("country", json!("DE")),
             ]),
+            personal: Vec::new(),
         },
         Event {
             id: "urn:uuid:0f3c9a4e-2b7d-4e61-8a95-c1d2e3f4a5b6",
@@ -62,12 +64,15 @@ fn events() -> Vec<Event> {
                 ),
                 ("eventDate", json!("2026-03-05")),
                 ("country", json!("DE")),
+                ("consignee", json!("Velo Service GmbH, Anna Schmidt")),
             ]),
+            personal: vec!["consignee".to_owned()],
         },
     ]
 }
 
-/// Salt `j` (0 = device, 1 = eventID, 2… = fields in order) of event `e`:
+/// Salt `j` (0 = device, 1 = eventID, 2 = prev, 3… = fields in order) of
+/// event `e`:
 /// 16 bytes of value `0x10 * (e + 1) + j`.
 fn salts_for(e: u8) -> impl FnMut() -> Result<Salt, SaltError> {
     let mut j = 0u8;
@@ -101,6 +106,7 @@ fn render() -> String {
     let mut prev: Option<Hash> = None;
     let mut leaf_bytes = Vec::new();
     let mut leaf_hashes = Vec::new();
+    let mut chain = Vec::new();
     for (e, event) in events().iter().enumerate() {
         let built = CommittedLeaf::build(
             LeafInput {
@@ -109,6 +115,7 @@ fn render() -> String {
                 seq: e as u64,
                 prev,
                 fields: &event.fields,
+                personal: &event.personal,
             },
             salts_for(e as u8),
         )
@@ -120,9 +127,14 @@ fn render() -> String {
         )
         .unwrap();
         writeln!(w, "|---|---|---|---|").unwrap();
+        let prev_c = match built.leaf.prev {
+            super::leaf::Prev::Committed(c) => c,
+            super::leaf::Prev::Plain(_) => unreachable!("capture builds version 2"),
+        };
         let rows = [
             (&built.device, &built.leaf.device),
             (&built.event, &built.leaf.event),
+            (&built.prev, &prev_c),
         ]
         .into_iter()
         .chain(built.fields.iter().map(|(o, c)| (o, c)));
@@ -158,6 +170,7 @@ fn render() -> String {
         assert_eq!((&built.data, built.hash), (&bytes, h));
         store.append(&[h]).unwrap();
         prev = Some(h);
+        chain.push((built.leaf.clone(), Some(built.prev.salt)));
         leaf_bytes.push(bytes);
         leaf_hashes.push(h);
     }
@@ -207,6 +220,8 @@ fn render() -> String {
     .unwrap();
 
     // The example verifies the way an outsider would.
+    let (leaves, salts): (Vec<_>, Vec<_>) = chain.into_iter().unzip();
+    super::leaf::verify_chain(&leaves, &salts).unwrap();
     let trusted = [signer.verifier().clone()];
     let opened = open_checkpoint(&note, ORIGIN, &trusted).unwrap();
     assert_eq!(opened.checkpoint.root_hash(), root);
@@ -224,9 +239,16 @@ fn worked_example_in_the_doc_is_what_the_code_computes() {
         .split_once(begin)
         .and_then(|(_, rest)| rest.split_once(end))
         .map(|(block, _)| block);
+    if std::env::var_os("UPDATE_DOCS").is_some() && in_doc != Some(rendered.as_str()) {
+        let (head, rest) = DOC.split_once(begin).expect("begin marker");
+        let (_, tail) = rest.split_once(end).expect("end marker");
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/ledger-format.md");
+        std::fs::write(path, format!("{head}{begin}{rendered}{end}{tail}")).unwrap();
+        return;
+    }
     assert_eq!(
         in_doc,
         Some(rendered.as_str()),
-        "docs/ledger-format.md's worked example differs; the code computes:\n{rendered}"
+        "docs/ledger-format.md's worked example differs (UPDATE_DOCS=1 rewrites it); the code computes:\n{rendered}"
     );
 }

@@ -36,7 +36,7 @@ pub use checkpoint::{Checkpoint, CheckpointError, OpenedCheckpoint, log_origin, 
 pub use commit::{Commitment, Opening, SALT_LEN, Salt, SaltError, commit};
 pub use hash::{Hash, empty_root, leaf_hash, node_hash};
 pub use jcs::{JcsError, canonicalize};
-pub use leaf::{CommittedLeaf, Leaf, LeafError, LeafInput, verify_chain};
+pub use leaf::{CommittedLeaf, Leaf, LeafError, LeafInput, Prev, verify_chain};
 pub use note::{NoteError, NoteSigner, NoteVerifier, OpenedNote, open_note, parse_note, sign_note};
 pub use proof::{RootHash, VerifyError};
 pub use store::{

@@ -108,6 +108,15 @@ impl Portal {
                 serde_json::from_str(&leaf.salts)
                     .map_err(|_| StoreError::Corrupt(format!("leaf {}: salts", leaf.leaf_index)))?;
             for name in names {
+                // A version-2 leaf lists what may be erased; a value stored
+                // as personal that its leaf does not list is not erased.
+                if decoded.is_personal(name) == Some(false) {
+                    return Err(StoreError::Corrupt(format!(
+                        "leaf {} does not list {name:?} as personal",
+                        leaf.leaf_index
+                    ))
+                    .into());
+                }
                 if let Some(c) = decoded.fields.get(name) {
                     erased.push(ErasedValue {
                         leaf_index: leaf.leaf_index,

@@ -4,10 +4,12 @@
 
 use std::collections::HashMap;
 
+use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 
 use super::Portal;
 use crate::domain::event::ValidEvent;
+use crate::domain::visibility::Visibility;
 use crate::ledger::{
     self, Checkpoint, CommittedLeaf, Hash, LeafInput, MemoryTileStore, NoteSigner, NoteVerifier,
     RootHash, Tile, TlogProof,
@@ -64,6 +66,8 @@ async fn tile_store(portal: &Portal, tiles: &[Tile]) -> Result<MemoryTileStore, 
 pub(crate) struct LeafJob {
     pub event_id: String,
     pub fields: Vec<(String, Value)>,
+    /// The names among `fields` an erasure may take (class `personal`).
+    pub personal: Vec<String>,
     pub devices: Vec<(DeviceHandle, String)>,
 }
 
@@ -76,13 +80,23 @@ pub(crate) struct BuiltLeaf {
     salts: String,
 }
 
+/// The member a version-2 leaf commits the event's record time under.
+pub(crate) const RECORD_TIME: &str = "recordTime";
+
+/// A record time as leaves commit it: UTC, millisecond precision.
+pub(crate) fn record_time_text(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
 /// The `LeafJob` of an event: every member but eventID (committed as the
-/// leaf's `event`), plus the acting organisation and operator.
+/// leaf's `event`), plus the acting organisation, operator and the batch's
+/// record time.
 pub(crate) fn leaf_job(
     event: &ValidEvent,
     devices: Vec<(DeviceHandle, String)>,
     organisation: &str,
     operator: &str,
+    record_time: DateTime<Utc>,
 ) -> LeafJob {
     let mut fields: Vec<(String, Value)> = event
         .fields
@@ -92,9 +106,17 @@ pub(crate) fn leaf_job(
         .collect();
     fields.push(("organisation".into(), json!(organisation)));
     fields.push(("operator".into(), json!(operator)));
+    fields.push((RECORD_TIME.into(), json!(record_time_text(record_time))));
+    let personal = event
+        .fields
+        .iter()
+        .filter(|f| f.class == Visibility::Personal)
+        .map(|f| f.name.clone())
+        .collect();
     LeafJob {
         event_id: event.event_id.clone(),
         fields,
+        personal,
         devices,
     }
 }
@@ -135,11 +157,13 @@ pub(crate) fn build_leaves(
                 seq: u64::try_from(seq).map_err(corrupt)?,
                 prev,
                 fields: &job.fields,
+                personal: &job.personal,
             })
             .map_err(corrupt)?;
             let mut salts = serde_json::Map::new();
             salts.insert("device".into(), json!(leaf.device.salt.to_base64()));
             salts.insert("eventID".into(), json!(leaf.event.salt.to_base64()));
+            salts.insert("prev".into(), json!(leaf.prev.salt.to_base64()));
             for (o, _) in &leaf.fields {
                 salts.insert(o.name.clone(), json!(o.salt.to_base64()));
             }

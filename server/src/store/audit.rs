@@ -26,8 +26,12 @@ pub struct EventColumns {
     pub disposition: Option<String>,
     pub event_time: DateTime<Utc>,
     pub event_time_zone_offset: String,
+    pub record_time: DateTime<Utc>,
     pub organisation_id: i64,
 }
+
+/// (GTIN, serial, created_at)
+pub type DeviceKeyRow = (String, String, DateTime<Utc>);
 
 /// (name, JSON text, class)
 pub type FieldRow = (String, String, String);
@@ -140,6 +144,7 @@ impl Store {
                         disposition: m.disposition,
                         event_time: m.event_time,
                         event_time_zone_offset: m.event_time_zone_offset,
+                        record_time: m.record_time,
                         organisation_id: m.organisation_id,
                     },
                 );
@@ -166,7 +171,8 @@ impl Store {
     }
 
     /// (GTIN, serial) by device id.
-    pub async fn device_keys(&self, ids: &[i64]) -> StoreResult<HashMap<i64, (String, String)>> {
+    /// (GTIN, serial, created_at) of devices.
+    pub async fn device_keys(&self, ids: &[i64]) -> StoreResult<HashMap<i64, DeviceKeyRow>> {
         let mut out = HashMap::new();
         for chunk in ids.chunks(self.chunk()) {
             for m in device::Entity::find()
@@ -174,7 +180,7 @@ impl Store {
                 .all(self.db())
                 .await?
             {
-                out.insert(m.id, (m.gtin, m.serial));
+                out.insert(m.id, (m.gtin, m.serial, m.created_at));
             }
         }
         Ok(out)

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod audit;
+pub mod audit_rows;
 mod bulk;
 pub mod capture;
 pub mod custody;

@@ -17,7 +17,7 @@ impl Portal {
     /// device), and the warranty-provider intervals from those and the
     /// assignments, must be the stored ones. Returns how many were
     /// compared.
-    pub(super) async fn audit_custody(&self) -> Result<u64, AuditError> {
+    pub(super) async fn audit_custody(&self) -> Result<(u64, u64), AuditError> {
         let stored = self.store.all_intervals().await?;
         let (partners, rest): (Vec<Interval>, Vec<Interval>) = stored
             .into_iter()
@@ -25,8 +25,9 @@ impl Portal {
         let (warranty, from_events): (Vec<Interval>, Vec<Interval>) = rest
             .into_iter()
             .partition(|i| i.kind == Kind::WarrantyProvider);
-        let replayed = custody::replay(&self.store.replay_events().await?);
+        let (replayed, states) = custody::replay_with_state(&self.store.replay_events().await?);
         compare(&replayed, &from_events, "the events imply it")?;
+        let rows = self.audit_device_rows(&replayed, &states).await?;
         self.audit_assignments().await?;
         let implied = self
             .store
@@ -56,7 +57,10 @@ impl Portal {
                 i.device
             ))));
         }
-        Ok((from_events.len() + partners.len() + warranty.len()) as u64)
+        Ok((
+            (from_events.len() + partners.len() + warranty.len()) as u64,
+            rows,
+        ))
     }
 
     /// Each product's assignments in a region follow one another: each ends

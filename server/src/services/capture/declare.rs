@@ -233,6 +233,7 @@ impl Portal {
                 elements,
                 &principal.org,
                 &principal.subject,
+                now,
             ));
             plan.events.push(NewEvent {
                 event_id: derived,

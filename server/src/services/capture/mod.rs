@@ -9,11 +9,11 @@
 mod declare;
 mod planner;
 
-pub use declare::DECLARATION_SUFFIX;
+pub use declare::{DECLARATION_SUFFIX, status_of};
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, SubsecRound, Utc};
 use sha2::{Digest, Sha256};
 
 use super::Portal;
@@ -214,7 +214,9 @@ impl Portal {
                 raw.len()
             )));
         }
-        let now = Utc::now();
+        // Millisecond precision: the record time is committed in the leaves
+        // in that form, and the column must say exactly the same.
+        let now = Utc::now().trunc_subsecs(3);
         let mut rejections = Vec::new();
         let mut valid = Vec::with_capacity(raw.len());
         for (index, r) in raw.into_iter().enumerate() {
@@ -393,7 +395,13 @@ impl Portal {
                     DeviceHandle::Existing(id) => Some(*id),
                     DeviceHandle::New(_) => None,
                 }));
-                jobs.push(leaf_job(e, devices, &principal.org, &principal.subject));
+                jobs.push(leaf_job(
+                    e,
+                    devices,
+                    &principal.org,
+                    &principal.subject,
+                    now,
+                ));
             }
             // The leaves are pure computation: build them on another thread
             // while the batch's rows are written.
