@@ -2,6 +2,7 @@
 //! nothing else. No logic and no API types live here — `server/src/store`
 //! maps rows to domain values, so the wire shape is never the table shape.
 
+pub mod anchor_leaf;
 pub mod checkpoint;
 pub mod component_link;
 pub mod custody_interval;

@@ -81,11 +81,31 @@ enum Command {
         #[arg(long)]
         actor: Option<String>,
     },
+    /// The access log's maintenance.
+    AccessLog {
+        #[command(subcommand)]
+        command: AccessLogCommand,
+    },
     /// Signing keys: list them, rotate one (a running server picks up the
     /// new key within seconds).
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AccessLogCommand {
+    /// Erase the client addresses (personal data) of rows older than the
+    /// retention; the chain keeps verifying (docs/access-policy.md, "Access
+    /// log").
+    EraseClients {
+        /// Rows older than this many days lose their address
+        #[arg(long, value_name = "DAYS")]
+        older_than_days: u32,
+        /// Who asks [default: cli:$USER]
+        #[arg(long)]
+        actor: Option<String>,
     },
 }
 
@@ -263,12 +283,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             actor,
         } => {
             let portal = Portal::open(settings(&cli.common, None)?).await?;
-            let actor = actor.unwrap_or_else(|| {
-                format!(
-                    "cli:{}",
-                    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-                )
-            });
+            let actor = actor.unwrap_or_else(cli_actor);
             let erased = portal.erase(&device, &class, &reason, &actor).await?;
             match erased.record {
                 Some(record) => println!(
@@ -277,6 +292,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ),
                 None => println!("{device} has no {class} values; nothing erased"),
             }
+            Ok(())
+        }
+        Command::AccessLog {
+            command:
+                AccessLogCommand::EraseClients {
+                    older_than_days,
+                    actor,
+                },
+        } => {
+            let portal = Portal::open(settings(&cli.common, None)?).await?;
+            let actor = actor.unwrap_or_else(cli_actor);
+            let done = portal
+                .erase_client_addresses(&actor, older_than_days)
+                .await?;
+            println!(
+                "{} client address(es) erased; {} older row(s) of the first form keep theirs (chained in the clear)",
+                done.erased, done.first_form
+            );
             Ok(())
         }
         Command::Keys { command } => {
@@ -346,4 +379,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     drop(out);
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// The default actor of a command: `cli:$USER`.
+fn cli_actor() -> String {
+    format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    )
 }

@@ -71,16 +71,27 @@ impl Application {
     }
 }
 
-/// Signs a checkpoint after the log grows, at most once a second. Holds
-/// only a weak reference, so it ends with the portal.
+/// Signs a checkpoint after the log grows, at most once a second, and
+/// anchors the access log's head in the log every
+/// [`crate::services::log::ANCHOR_EVERY`] when it moved. Holds only a weak
+/// reference, so it ends with the portal.
 async fn checkpointer(portal: std::sync::Weak<Portal>) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut anchored = tokio::time::Instant::now();
     loop {
         tick.tick().await;
         let Some(portal) = portal.upgrade() else {
             return;
         };
+        if anchored.elapsed() >= crate::services::log::ANCHOR_EVERY {
+            anchored = tokio::time::Instant::now();
+            match portal.anchor_access_log().await {
+                Ok(Some(index)) => tracing::info!(index, "access log anchored in the public log"),
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "access log not anchored"),
+            }
+        }
         if let Err(e) = portal.checkpoint_now().await {
             tracing::warn!(error = %e, "checkpoint not signed");
         }

@@ -87,6 +87,47 @@ async fn downgrade_to_version_1(db: &DatabaseConnection) {
     exec(db, "DELETE FROM checkpoint").await;
 }
 
+/// Rewrites the access log in its first form: the address chained in the
+/// clear, no commitment, no device rows (and their data step not run).
+async fn downgrade_access_log(app: &crate::helpers::TestApp, db: &DatabaseConnection) {
+    let rows = app
+        .portal
+        .store()
+        .access_rows(&Default::default(), 0, 10_000)
+        .await
+        .unwrap();
+    let mut prev = vec![0u8; 32];
+    for (id, row) in &rows {
+        let hash = provenance::store::access::row_hash(&prev, *id, row, None).unwrap();
+        exec(
+            db,
+            &format!(
+                "UPDATE access_log SET hash = {}, client_salt = NULL, client_commitment = NULL WHERE id = {id}",
+                blob(db.get_database_backend(), &hash)
+            ),
+        )
+        .await;
+        prev = hash;
+    }
+    exec(
+        db,
+        &format!(
+            "UPDATE access_log_head SET hash = {}",
+            blob(db.get_database_backend(), &prev)
+        ),
+    )
+    .await;
+    exec(db, "DELETE FROM access_log_device").await;
+    exec(
+        db,
+        &format!(
+            "DELETE FROM data_step WHERE name = '{}'",
+            provenance::store::access_v2::ACCESS_DEVICES_STEP
+        ),
+    )
+    .await;
+}
+
 async fn a_version_1_log_audits_clean_and_continues_in_version_2(backend: Backend) {
     let Some(app) = spawn_app(backend).await else {
         return;
@@ -94,7 +135,15 @@ async fn a_version_1_log_audits_clean_and_continues_in_version_2(backend: Backen
     scenario(&app).await;
     let db = connect(&app).await;
     downgrade_to_version_1(&db).await;
+    downgrade_access_log(&app, &db).await;
     app.portal.checkpoint_now().await.unwrap();
+    match app.portal.audit().await {
+        Err(provenance::services::audit::AuditError::CannotRun(e)) => {
+            assert!(e.contains("run provenance migrate"), "{e}")
+        }
+        other => panic!("the audit ran before the data step: {other:?}"),
+    }
+    assert!(app.portal.store().run_access_devices_step().await.unwrap());
     let summary = app.portal.audit().await.expect("a version-1 log audits");
     assert_eq!((summary.leaves, summary.v2_leaves), (8, 0), "{summary}");
 

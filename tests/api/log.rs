@@ -46,7 +46,7 @@ fn mth(leaves: &[[u8; 32]]) -> [u8; 32] {
 
 /// C2SP tlog-tiles index encoding: groups of three digits, `x` before all
 /// but the last.
-fn tile_index(n: u64) -> String {
+pub(crate) fn tile_index(n: u64) -> String {
     let mut groups = vec![format!("{:03}", n % 1000)];
     let mut n = n / 1000;
     while n > 0 {

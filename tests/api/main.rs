@@ -7,6 +7,8 @@ mod helpers;
 
 mod access;
 mod access_log;
+mod access_log_v2;
+mod anchors;
 mod audit;
 mod audit_coverage;
 mod audit_v1;

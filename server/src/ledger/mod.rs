@@ -14,6 +14,7 @@
 //!
 //! The byte formats are specified in docs/ledger-format.md.
 
+pub mod anchor;
 pub mod append;
 pub mod checkpoint;
 pub mod commit;
@@ -31,6 +32,7 @@ mod example;
 #[cfg(test)]
 mod vector_tests;
 
+pub use anchor::{AnchorLeaf, Entry, decode_entry};
 pub use append::{Appended, TileData, append, append_read_tiles};
 pub use checkpoint::{Checkpoint, CheckpointError, OpenedCheckpoint, log_origin, open_checkpoint};
 pub use commit::{Commitment, Opening, SALT_LEN, Salt, SaltError, commit};

@@ -152,6 +152,41 @@ impl Portal {
     }
 }
 
+impl Portal {
+    /// Erases the client addresses of access-log rows older than
+    /// `older_than_days` (at least 1), and logs that it did.
+    pub async fn erase_client_addresses(
+        &self,
+        actor: &str,
+        older_than_days: u32,
+    ) -> Result<crate::store::access_v2::ClientsErased, AccessLogError> {
+        if older_than_days == 0 {
+            return Err(AccessLogError::Forbidden(
+                "keep at least a day of client addresses (--older-than-days 1 or more)".into(),
+            ));
+        }
+        let before = chrono::Utc::now() - chrono::Duration::days(i64::from(older_than_days));
+        let done = self.store.erase_client_addresses(before).await?;
+        let row = AccessRow {
+            at: AccessRow::now(),
+            subject: actor.to_owned(),
+            role: "operator".to_owned(),
+            organisation: String::new(),
+            operation: "eraseClientAddresses".to_owned(),
+            devices: Vec::new(),
+            classes: vec![Visibility::Personal.as_str().to_owned()],
+            client: current_client(),
+            outcome: format!(
+                "ok: {} address(es) older than {older_than_days} day(s)",
+                done.erased
+            ),
+            reason: None,
+        };
+        self.store.append_access(&[row]).await?;
+        Ok(done)
+    }
+}
+
 /// One personal field released by a regulator's request.
 #[derive(Clone, Debug)]
 pub struct PersonalField {
@@ -199,7 +234,7 @@ impl Portal {
                 }
             }
         }
-        let mut audit = row_for(principal, client, gtin, serial, out.len());
+        let mut audit = row_for(principal, client, &row.gtin, &row.serial, out.len());
         audit.reason = Some(reason.to_owned());
         self.store.append_access(&[audit]).await?;
         Ok(Some(out))

@@ -15,6 +15,7 @@ use crate::ledger::{
 };
 use crate::store::custody::CUSTODY_STEP;
 
+mod anchors;
 mod custody;
 mod devices;
 mod leaf;
@@ -40,6 +41,8 @@ pub struct AuditSummary {
     pub v2_leaves: u64,
     /// Device rows and component links recomputed from the events.
     pub device_rows: u64,
+    /// Anchor leaves (access-log heads) among the leaves, each opened.
+    pub anchors: u64,
 }
 
 impl fmt::Display for AuditSummary {
@@ -48,7 +51,7 @@ impl fmt::Display for AuditSummary {
             f,
             "audit passed: {} leaves ({} of them version 2; {} events, {} devices), {} \
              commitments opened, {} erased with a record, {} tiles, {} checkpoints verified with \
-             {} log key(s), {} access-log rows chained, {} custody intervals and {} device rows and \
+             {} log key(s), {} access-log rows chained ({} anchors opened), {} custody intervals and {} device rows and \
              component links recomputed",
             self.leaves,
             self.v2_leaves,
@@ -60,6 +63,7 @@ impl fmt::Display for AuditSummary {
             self.checkpoints,
             self.log_keys,
             self.access_rows,
+            self.anchors,
             self.custody_intervals,
             self.device_rows
         )
@@ -108,10 +112,12 @@ impl Portal {
     /// Audits the whole database; see the module documentation.
     pub async fn audit(&self) -> Result<AuditSummary, AuditError> {
         let store = &self.store;
-        if !store.data_step_done(CUSTODY_STEP).await? {
-            return Err(AuditError::CannotRun(format!(
-                "the data step {CUSTODY_STEP} has not run; run provenance migrate"
-            )));
+        for step in [CUSTODY_STEP, crate::store::access_v2::ACCESS_DEVICES_STEP] {
+            if !store.data_step_done(step).await? {
+                return Err(AuditError::CannotRun(format!(
+                    "the data step {step} has not run; run provenance migrate"
+                )));
+            }
         }
         let log_ring = Keyring::load(&self.settings.keys_dir, Purpose::Log)
             .map_err(|e| AuditError::CannotRun(format!("{e:#}")))?;
@@ -135,8 +141,10 @@ impl Portal {
         let mut pairs: HashSet<(i64, i64)> = HashSet::new();
         let slugs = store.all_organisation_slugs().await?;
         let mut hashes: Vec<Hash> = Vec::new();
+        let mut anchors = anchors::Anchors::new(store.all_anchors().await?);
         let mut next: i64 = 0;
         loop {
+            anchors.take(&mut next, &mut hashes)?;
             let page = store.leaves_from(next, PAGE).await?;
             if page.is_empty() {
                 break;
@@ -151,6 +159,7 @@ impl Portal {
             let mut fields = store.event_fields(&event_ids).await?;
             let devices = store.device_keys(&device_ids).await?;
             for row in &page {
+                anchors.take(&mut next, &mut hashes)?;
                 if row.leaf_index != next {
                     return Err(AuditError::Mismatch(
                         fail(format!(
@@ -205,6 +214,9 @@ impl Portal {
                 next += 1;
             }
         }
+        anchors.take(&mut next, &mut hashes)?;
+        anchors.finish()?;
+        summary.anchors = anchors.count();
         summary.leaves = hashes.len() as u64;
         summary.events = events_seen.len() as u64;
         summary.devices = chains.len() as u64;
@@ -224,17 +236,20 @@ impl Portal {
                 "event row {event} names device row {device}, but no leaf commits that pair"
             ))));
         }
-        if links.len() as u64 != summary.leaves {
+        if links.len() as u64 != summary.leaves - summary.anchors {
             return Err(AuditError::Mismatch(fail(format!(
-                "{} (event, device) rows but {} leaves: an event or a leaf is missing",
+                "{} (event, device) rows but {} device leaves: an event or a leaf is missing",
                 links.len(),
-                summary.leaves
+                summary.leaves - summary.anchors
             ))));
         }
         self.audit_tree(&hashes, &verifiers, &origin, &mut summary)
             .await?;
-        match store.check_access_chain().await? {
-            Ok(rows) => summary.access_rows = rows,
+        match store.check_access_chain(&anchors.wanted()).await? {
+            Ok((rows, anchored)) => {
+                summary.access_rows = rows;
+                anchors.check(&anchored)?;
+            }
             Err((id, what)) => {
                 return Err(AuditError::Mismatch(fail(format!(
                     "{what} (access log row {id})"

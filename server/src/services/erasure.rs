@@ -140,7 +140,7 @@ impl Portal {
             role: "operator".to_owned(),
             organisation: String::new(),
             operation: "erase".to_owned(),
-            devices: vec![device.to_owned()],
+            devices: vec![key.to_string()],
             classes: vec![class.to_owned()],
             client: super::access::current_client(),
             outcome: format!("ok: {values} value(s), {commitments} commitment(s)"),

@@ -180,6 +180,41 @@ pub(crate) fn build_leaves(
     Ok(out)
 }
 
+/// How often a running server anchors the access log's head in the
+/// public log (when it moved since the last anchor).
+pub const ANCHOR_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// The tiles that appending `hashes` to a tree of `size` changes, read
+/// from and for `tx`, with the new size and root.
+async fn grow(
+    tx: &CaptureTx,
+    size: u64,
+    hashes: &[Hash],
+) -> Result<(Vec<(i16, i64, Vec<u8>)>, i64, Vec<u8>), StoreError> {
+    let edge = ledger::append_read_tiles(size);
+    let keys: Vec<(i16, i64)> = edge
+        .iter()
+        .map(|t| (i16::from(t.level), t.index as i64))
+        .collect();
+    let stored = tx.read_tiles(&keys).await?;
+    let view = MemoryTileStore::from_tiles(edge.iter().filter_map(|t| {
+        stored
+            .get(&(i16::from(t.level), t.index as i64))
+            .map(|b| (*t, b.clone()))
+    }));
+    let appended = ledger::append(&view, size, hashes).map_err(corrupt)?;
+    let tiles = appended
+        .tiles
+        .into_iter()
+        .map(|t| (i16::from(t.tile.level), t.tile.index as i64, t.bytes))
+        .collect();
+    Ok((
+        tiles,
+        i64::try_from(appended.root.size).map_err(corrupt)?,
+        appended.root.hash.0.to_vec(),
+    ))
+}
+
 impl Portal {
     pub fn log_origin(&self) -> String {
         self.keys().log.origin.clone()
@@ -228,31 +263,45 @@ impl Portal {
             }
             indexes.push(mine);
         }
-        let edge = ledger::append_read_tiles(size);
-        let keys: Vec<(i16, i64)> = edge
-            .iter()
-            .map(|t| (i16::from(t.level), t.index as i64))
-            .collect();
-        let stored = tx.read_tiles(&keys).await?;
-        let view = MemoryTileStore::from_tiles(edge.iter().filter_map(|t| {
-            stored
-                .get(&(i16::from(t.level), t.index as i64))
-                .map(|b| (*t, b.clone()))
-        }));
-        let appended = ledger::append(&view, size, &hashes).map_err(corrupt)?;
-        let tiles = appended
-            .tiles
-            .into_iter()
-            .map(|t| (i16::from(t.tile.level), t.tile.index as i64, t.bytes))
-            .collect();
-        tx.append_leaves(
-            rows,
+        let (tiles, new_size, root) = grow(tx, size, &hashes).await?;
+        tx.append_leaves(rows, tiles, new_size, root).await?;
+        Ok(indexes)
+    }
+
+    /// Appends an anchor leaf committing to the access log's head
+    /// (docs/ledger-format.md §3a), unless the newest anchor already
+    /// commits to it. Returns the anchor's leaf index.
+    pub async fn anchor_access_log(&self) -> Result<Option<u64>, LogError> {
+        let _writer = self.writer.lock().await;
+        let tx = self.store.begin_capture().await?;
+        let (size, _) = tx.lock_log_head().await?;
+        let ((last_id, head_hash), anchored) = tx.access_head_and_anchor().await?;
+        if last_id == 0 || anchored == Some(last_id) {
+            return Ok(None);
+        }
+        let salt = ledger::Salt::random().map_err(corrupt)?;
+        let (anchor, _) =
+            ledger::AnchorLeaf::commit(last_id, &to_hash(&head_hash)?, salt).map_err(corrupt)?;
+        let data = anchor.encode().map_err(corrupt)?;
+        let hash = ledger::leaf_hash(&data);
+        let index = u64::try_from(size).map_err(corrupt)?;
+        let (tiles, new_size, root) = grow(&tx, index, &[hash]).await?;
+        tx.append_anchor(
+            entities::anchor_leaf::Model {
+                leaf_index: size,
+                data,
+                hash: hash.0.to_vec(),
+                access_last_id: last_id,
+                salt: salt.to_base64(),
+                created_at: chrono::Utc::now(),
+            },
             tiles,
-            i64::try_from(appended.root.size).map_err(corrupt)?,
-            appended.root.hash.0.to_vec(),
+            new_size,
+            root,
         )
         .await?;
-        Ok(indexes)
+        tx.commit().await?;
+        Ok(Some(index))
     }
 
     /// Signs a checkpoint of the current head if the log grew since the

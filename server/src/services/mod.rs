@@ -77,6 +77,16 @@ impl Portal {
                 "data step applied"
             );
         }
+        if store
+            .run_access_devices_step()
+            .await
+            .context("filling the access log's device rows")?
+        {
+            tracing::info!(
+                step = crate::store::access_v2::ACCESS_DEVICES_STEP,
+                "data step applied"
+            );
+        }
         Self::with_store(settings, store)
     }
 

@@ -2,7 +2,11 @@
 //! `SHA-256(previous hash ‖ JCS(row))` (the first row's previous hash is 32
 //! zero bytes); the head row holds the last id and hash, and is locked
 //! while rows are appended, so writes (inside their own transaction) and
-//! the buffered reads share one chain.
+//! the buffered reads share one chain. Rows of the second form (docs/
+//! access-policy.md, "Access log") chain a salted commitment of the client
+//! address instead of the address, so that the address can be erased; the
+//! devices of every row are also rows of `access_log_device`, for exact
+//! filtering.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait, Value};
@@ -48,9 +52,23 @@ pub struct AccessFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-/// `SHA-256(prev ‖ JCS(row with its id))`.
-pub fn row_hash(prev: &[u8], id: i64, row: &AccessRow) -> StoreResult<Vec<u8>> {
-    let doc = json!({
+/// The chain's check: (rows, chain hashes of the wanted rows), or the
+/// first row that does not hold and why.
+pub type ChainCheck = Result<(u64, std::collections::HashMap<i64, Vec<u8>>), (i64, String)>;
+
+/// The member name a client address is committed under.
+pub const CLIENT_FIELD: &str = "client";
+
+/// `SHA-256(prev ‖ JCS(row with its id))`. With `client_commitment` (the
+/// second form), the row's JCS carries `"clientCommitment"` and `"v": 2`
+/// in place of the address.
+pub fn row_hash(
+    prev: &[u8],
+    id: i64,
+    row: &AccessRow,
+    client_commitment: Option<&str>,
+) -> StoreResult<Vec<u8>> {
+    let mut doc = json!({
         "id": id,
         "at": row.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
         "subject": row.subject,
@@ -59,16 +77,52 @@ pub fn row_hash(prev: &[u8], id: i64, row: &AccessRow) -> StoreResult<Vec<u8>> {
         "operation": row.operation,
         "devices": row.devices,
         "classes": row.classes,
-        "client": row.client,
         "outcome": row.outcome,
         "reason": row.reason,
     });
+    match client_commitment {
+        Some(c) => {
+            doc["clientCommitment"] = json!(c);
+            doc["v"] = json!(2);
+        }
+        None => doc["client"] = json!(row.client),
+    }
     let canonical = crate::ledger::jcs::canonicalize(&doc)
         .map_err(|e| StoreError::Corrupt(format!("access row: {e}")))?;
     let mut h = Sha256::new();
     h.update(prev);
     h.update(&canonical);
     Ok(h.finalize().to_vec())
+}
+
+/// A device as the access log keys it: `GTIN-14/serial` when it parses,
+/// else as given.
+pub fn device_key(text: &str) -> String {
+    crate::domain::DeviceKey::parse(text).map_or_else(|_| text.to_owned(), |k| k.to_string())
+}
+
+/// The distinct keys of a row's devices.
+fn device_keys(row: &AccessRow) -> Vec<String> {
+    let mut keys: Vec<String> = row.devices.iter().map(|d| device_key(d)).collect();
+    keys.sort();
+    keys.dedup();
+    keys
+}
+
+/// A fresh salt and the commitment of a client address, both base64.
+fn commit_client(client: &str) -> StoreResult<(String, String)> {
+    let salt = crate::ledger::Salt::random().map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    let c = crate::ledger::commit(&salt, CLIENT_FIELD, &serde_json::Value::from(client))
+        .map_err(|e| StoreError::Corrupt(format!("access row: {e}")))?;
+    Ok((salt.to_base64(), c.to_base64()))
+}
+
+/// Whether a stored salt opens a stored client commitment.
+fn client_opens(client: &str, salt: &str, commitment: &str) -> bool {
+    crate::ledger::Salt::from_base64(salt).is_ok_and(|s| {
+        crate::ledger::commit(&s, CLIENT_FIELD, &serde_json::Value::from(client))
+            .is_ok_and(|c| c.to_base64() == commitment)
+    })
 }
 
 pub(crate) fn sql(backend: DbBackend, text: &str, values: Vec<Value>) -> Statement {
@@ -116,11 +170,13 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
     let mut prev: Vec<u8> = head.try_get("", "hash")?;
     for row in rows {
         id += 1;
-        let hash = row_hash(&prev, id, row)?;
+        let (salt, commitment) = commit_client(&row.client)?;
+        let hash = row_hash(&prev, id, row, Some(&commitment))?;
         db.execute_raw(sql(
             backend,
             "INSERT INTO access_log (id, at, subject, role, organisation, operation, devices, \
-             classes, client, outcome, reason, hash) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+             classes, client, outcome, reason, hash, client_salt, client_commitment) \
+             VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             vec![
                 id.into(),
                 row.at.into(),
@@ -136,9 +192,19 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
                 row.outcome.clone().into(),
                 row.reason.clone().into(),
                 hash.clone().into(),
+                salt.into(),
+                commitment.into(),
             ],
         ))
         .await?;
+        for key in device_keys(row) {
+            db.execute_raw(sql(
+                backend,
+                "INSERT INTO access_log_device (access_id, device) VALUES (?, ?)",
+                vec![id.into(), key.into()],
+            ))
+            .await?;
+        }
         prev = hash;
     }
     db.execute_raw(sql(
@@ -150,12 +216,22 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
     Ok(())
 }
 
-fn from_row(r: &sea_orm::QueryResult) -> StoreResult<(i64, AccessRow, Vec<u8>)> {
+/// A stored row: its id, contents, hash, and client salt and commitment
+/// (second form; the salt is gone once the address is erased).
+struct Stored {
+    id: i64,
+    row: AccessRow,
+    hash: Vec<u8>,
+    client_salt: Option<String>,
+    client_commitment: Option<String>,
+}
+
+fn from_row(r: &sea_orm::QueryResult) -> StoreResult<Stored> {
     let devices: String = r.try_get("", "devices")?;
     let classes: String = r.try_get("", "classes")?;
-    Ok((
-        r.try_get("", "id")?,
-        AccessRow {
+    Ok(Stored {
+        id: r.try_get("", "id")?,
+        row: AccessRow {
             at: r.try_get("", "at")?,
             subject: r.try_get("", "subject")?,
             role: r.try_get("", "role")?,
@@ -171,8 +247,10 @@ fn from_row(r: &sea_orm::QueryResult) -> StoreResult<(i64, AccessRow, Vec<u8>)> 
             outcome: r.try_get("", "outcome")?,
             reason: r.try_get("", "reason")?,
         },
-        r.try_get("", "hash")?,
-    ))
+        hash: r.try_get("", "hash")?,
+        client_salt: r.try_get("", "client_salt")?,
+        client_commitment: r.try_get("", "client_commitment")?,
+    })
 }
 
 impl super::capture::CaptureTx {
@@ -211,10 +289,8 @@ impl Store {
             values.push(o.clone().into());
         }
         if let Some(d) = &filter.device {
-            // The devices column is a JSON array of strings.
-            text.push_str(" AND devices LIKE ? ESCAPE '!'");
-            let escaped = d.replace('!', "!!").replace('%', "!%").replace('_', "!_");
-            values.push(format!("%\"{escaped}\"%").into());
+            text.push_str(" AND id IN (SELECT access_id FROM access_log_device WHERE device = ?)");
+            values.push(device_key(d).into());
         }
         if let Some(t) = filter.from {
             text.push_str(" AND at >= ?");
@@ -229,33 +305,87 @@ impl Store {
             .query_all_raw(sql(backend, &text, values))
             .await?
             .iter()
-            .map(|r| from_row(r).map(|(id, row, _)| (id, row)))
+            .map(|r| from_row(r).map(|s| (s.id, s.row)))
             .collect()
     }
 
     /// Recomputes the chain; `Err((id, what))` at the first row that does
     /// not hold. Returns the number of rows.
-    pub async fn check_access_chain(&self) -> StoreResult<Result<u64, (i64, String)>> {
+    /// Also returns the chain hashes of the rows in `wanted` (32 zero
+    /// bytes for id 0).
+    pub async fn check_access_chain(
+        &self,
+        wanted: &std::collections::HashSet<i64>,
+    ) -> StoreResult<ChainCheck> {
         let backend = self.backend();
         let rows = self
             .db()
             .query_all_raw(sql(backend, "SELECT * FROM access_log ORDER BY id", vec![]))
             .await?;
+        let mut devices: std::collections::HashMap<i64, Vec<String>> =
+            std::collections::HashMap::new();
+        for r in self
+            .db()
+            .query_all_raw(sql(
+                backend,
+                "SELECT access_id, device FROM access_log_device ORDER BY access_id, device",
+                vec![],
+            ))
+            .await?
+        {
+            devices
+                .entry(r.try_get("", "access_id")?)
+                .or_default()
+                .push(r.try_get("", "device")?);
+        }
         let mut prev = vec![0u8; 32];
         let mut expected_id = 0i64;
+        let mut found: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
+        if wanted.contains(&0) {
+            found.insert(0, prev.clone());
+        }
         for r in &rows {
-            let (id, row, hash) = from_row(r)?;
+            let s = from_row(r)?;
+            let id = s.id;
             expected_id += 1;
             if id != expected_id {
                 return Ok(Err((expected_id, "access log row is missing".into())));
             }
-            if row_hash(&prev, id, &row)? != hash {
+            if row_hash(&prev, id, &s.row, s.client_commitment.as_deref())? != s.hash {
                 return Ok(Err((
                     id,
                     "access log row does not match its hash chain".into(),
                 )));
             }
-            prev = hash;
+            if let Some(c) = &s.client_commitment {
+                let holds = match &s.client_salt {
+                    Some(salt) => client_opens(&s.row.client, salt, c),
+                    // Erased: the address went with its salt.
+                    None => s.row.client.is_empty(),
+                };
+                if !holds {
+                    return Ok(Err((
+                        id,
+                        "access log row's client address does not open its commitment".into(),
+                    )));
+                }
+            }
+            if devices.remove(&id).unwrap_or_default() != device_keys(&s.row) {
+                return Ok(Err((
+                    id,
+                    "access log row's device rows are not the devices it names".into(),
+                )));
+            }
+            if wanted.contains(&id) {
+                found.insert(id, s.hash.clone());
+            }
+            prev = s.hash;
+        }
+        if let Some(id) = devices.keys().min() {
+            return Ok(Err((
+                *id,
+                "device rows name an access log row that does not exist".into(),
+            )));
         }
         let head = self
             .db()
@@ -274,7 +404,7 @@ impl Store {
                 "the access log head is not the end of the chain (rows removed at the end?)".into(),
             )));
         }
-        Ok(Ok(rows.len() as u64))
+        Ok(Ok((rows.len() as u64, found)))
     }
 }
 
@@ -296,11 +426,24 @@ mod tests {
             outcome: "ok".into(),
             reason: None,
         };
-        let base = row_hash(&[0; 32], 1, &row).unwrap();
-        let mut other = row.clone();
-        other.reason = Some("x".into());
-        assert_ne!(row_hash(&[0; 32], 1, &other).unwrap(), base);
-        assert_ne!(row_hash(&[1; 32], 1, &row).unwrap(), base);
-        assert_ne!(row_hash(&[0; 32], 2, &row).unwrap(), base);
+        for c in [None, Some("Y29tbWl0bWVudA==")] {
+            let base = row_hash(&[0; 32], 1, &row, c).unwrap();
+            let mut other = row.clone();
+            other.reason = Some("x".into());
+            assert_ne!(row_hash(&[0; 32], 1, &other, c).unwrap(), base);
+            assert_ne!(row_hash(&[1; 32], 1, &row, c).unwrap(), base);
+            assert_ne!(row_hash(&[0; 32], 2, &row, c).unwrap(), base);
+            let mut other = row.clone();
+            other.client = "10.0.0.1".into();
+            // The second form chains the commitment, not the address.
+            assert_eq!(
+                row_hash(&[0; 32], 1, &other, c).unwrap() == base,
+                c.is_some()
+            );
+        }
+        assert_ne!(
+            row_hash(&[0; 32], 1, &row, None).unwrap(),
+            row_hash(&[0; 32], 1, &row, Some("Y29tbWl0bWVudA==")).unwrap()
+        );
     }
 }

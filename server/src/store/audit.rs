@@ -338,11 +338,20 @@ impl Store {
     /// Makes deleted bytes unrecoverable from the database files as far as
     /// the engine allows (docs/ledger-format.md, "Erasure").
     pub async fn purge_freed_bytes(&self) -> StoreResult<()> {
+        self.purge_tables(&["event_field", "leaf", "event"]).await
+    }
+
+    /// As [`Store::purge_freed_bytes`], after client addresses were erased.
+    pub async fn purge_access_bytes(&self) -> StoreResult<()> {
+        self.purge_tables(&["access_log"]).await
+    }
+
+    async fn purge_tables(&self, tables: &[&str]) -> StoreResult<()> {
         let backend = self.backend();
         if backend != DbBackend::Sqlite {
-            for sql in ["VACUUM event_field", "VACUUM leaf", "VACUUM event"] {
+            for table in tables {
                 self.db()
-                    .execute_raw(Statement::from_string(backend, sql))
+                    .execute_raw(Statement::from_string(backend, format!("VACUUM {table}")))
                     .await?;
             }
             return Ok(());

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use entities::{checkpoint, leaf, log_head, tile};
+use entities::{anchor_leaf, checkpoint, leaf, log_head, tile};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
@@ -187,6 +187,55 @@ impl CaptureTx {
             ]);
         }
         rows.insert(&self.tx, "").await?;
+        self.write_tiles_and_head(tiles, size, root).await
+    }
+
+    /// Writes an anchor leaf (docs/ledger-format.md §3a), the tiles it
+    /// changed and the new head.
+    pub async fn append_anchor(
+        &self,
+        anchor: anchor_leaf::Model,
+        tiles: Vec<(i16, i64, Vec<u8>)>,
+        size: i64,
+        root: Vec<u8>,
+    ) -> StoreResult<()> {
+        anchor_leaf::Entity::insert(anchor_leaf::ActiveModel::from(anchor))
+            .exec_without_returning(&self.tx)
+            .await?;
+        self.write_tiles_and_head(tiles, size, root).await
+    }
+
+    /// The access log's head (last id, hash), read in this transaction,
+    /// and the last id the newest anchor commits to.
+    pub async fn access_head_and_anchor(&self) -> StoreResult<((i64, Vec<u8>), Option<i64>)> {
+        let backend = self.tx.get_database_backend();
+        let head = self
+            .tx
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT last_id, hash FROM access_log_head WHERE id = 1",
+            ))
+            .await?
+            .ok_or_else(|| StoreError::Corrupt("no access log head".into()))?;
+        let anchored: Option<i64> = anchor_leaf::Entity::find()
+            .select_only()
+            .column_as(anchor_leaf::Column::AccessLastId.max(), "m")
+            .into_tuple::<Option<i64>>()
+            .one(&self.tx)
+            .await?
+            .flatten();
+        Ok((
+            (head.try_get("", "last_id")?, head.try_get("", "hash")?),
+            anchored,
+        ))
+    }
+
+    async fn write_tiles_and_head(
+        &self,
+        tiles: Vec<(i16, i64, Vec<u8>)>,
+        size: i64,
+        root: Vec<u8>,
+    ) -> StoreResult<()> {
         for (level, idx, data) in tiles {
             tile::Entity::insert(tile::ActiveModel {
                 level: Set(level),
@@ -236,15 +285,36 @@ impl Store {
             .collect())
     }
 
-    /// Leaf data of `[start, end)`, in order.
+    /// Leaf data of `[start, end)` (device leaves and anchors), in order.
     pub async fn leaf_data(&self, start: i64, end: i64) -> StoreResult<Vec<Vec<u8>>> {
-        Ok(leaf::Entity::find()
+        let mut rows: Vec<(i64, Vec<u8>)> = leaf::Entity::find()
             .select_only()
+            .column(leaf::Column::LeafIndex)
             .column(leaf::Column::Data)
             .filter(leaf::Column::LeafIndex.gte(start))
             .filter(leaf::Column::LeafIndex.lt(end))
-            .order_by_asc(leaf::Column::LeafIndex)
             .into_tuple()
+            .all(self.db())
+            .await?;
+        rows.extend(
+            anchor_leaf::Entity::find()
+                .select_only()
+                .column(anchor_leaf::Column::LeafIndex)
+                .column(anchor_leaf::Column::Data)
+                .filter(anchor_leaf::Column::LeafIndex.gte(start))
+                .filter(anchor_leaf::Column::LeafIndex.lt(end))
+                .into_tuple::<(i64, Vec<u8>)>()
+                .all(self.db())
+                .await?,
+        );
+        rows.sort_unstable_by_key(|(i, _)| *i);
+        Ok(rows.into_iter().map(|(_, d)| d).collect())
+    }
+
+    /// Every anchor leaf, by index.
+    pub async fn all_anchors(&self) -> StoreResult<Vec<anchor_leaf::Model>> {
+        Ok(anchor_leaf::Entity::find()
+            .order_by_asc(anchor_leaf::Column::LeafIndex)
             .all(self.db())
             .await?)
     }

@@ -3,6 +3,7 @@
 //! to domain values.
 
 pub mod access;
+pub mod access_v2;
 pub mod audit;
 pub mod audit_rows;
 mod bulk;

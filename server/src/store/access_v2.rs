@@ -1,0 +1,113 @@
+//! The access log's second form, for rows written before it: their devices
+//! as rows (a data step), and the erasure of client addresses after their
+//! retention (docs/access-policy.md, "Access log").
+
+use chrono::{DateTime, Utc};
+use entities::data_step;
+use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
+
+use super::access::{device_key, sql};
+use super::{Store, StoreResult};
+
+/// The data step that gives rows of the first form their device rows.
+pub const ACCESS_DEVICES_STEP: &str = "2026-12-03-access-log-devices";
+
+/// What an erasure of client addresses did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientsErased {
+    /// Rows whose address was erased.
+    pub erased: u64,
+    /// Rows of the first form in the range: their address is chained in
+    /// the clear and cannot be erased without breaking the chain.
+    pub first_form: u64,
+}
+
+impl Store {
+    /// Fills `access_log_device` for the rows written before it existed;
+    /// runs once (recorded as a data step). Returns whether it ran.
+    pub async fn run_access_devices_step(&self) -> StoreResult<bool> {
+        let tx = self.db().begin().await?;
+        if data_step::Entity::find_by_id(ACCESS_DEVICES_STEP.to_owned())
+            .one(&tx)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
+        super::write_lock_now(&tx).await?;
+        let backend = tx.get_database_backend();
+        let rows = tx
+            .query_all_raw(sql(
+                backend,
+                "SELECT id, devices FROM access_log WHERE client_commitment IS NULL ORDER BY id",
+                vec![],
+            ))
+            .await?;
+        for r in rows {
+            let id: i64 = r.try_get("", "id")?;
+            let devices: String = r.try_get("", "devices")?;
+            let mut keys: Vec<String> = serde_json::from_str::<Vec<String>>(&devices)
+                .unwrap_or_default()
+                .iter()
+                .map(|d| device_key(d))
+                .collect();
+            keys.sort();
+            keys.dedup();
+            for key in keys {
+                tx.execute_raw(sql(
+                    backend,
+                    "INSERT INTO access_log_device (access_id, device) VALUES (?, ?)",
+                    vec![id.into(), key.into()],
+                ))
+                .await?;
+            }
+        }
+        data_step::Entity::insert(data_step::ActiveModel {
+            name: sea_orm::Set(ACCESS_DEVICES_STEP.to_owned()),
+            applied_at: sea_orm::Set(Utc::now()),
+        })
+        .exec(&tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Erases the client address of every second-form row older than
+    /// `before`: the address and its salt are deleted, the commitment (and
+    /// so the chain) stays. The freed bytes are purged as for an erasure.
+    pub async fn erase_client_addresses(
+        &self,
+        before: DateTime<Utc>,
+    ) -> StoreResult<ClientsErased> {
+        let tx = self.db().begin().await?;
+        super::write_lock_now(&tx).await?;
+        let backend = tx.get_database_backend();
+        let erased = tx
+            .execute_raw(sql(
+                backend,
+                "UPDATE access_log SET client = '', client_salt = NULL \
+                 WHERE at < ? AND client_commitment IS NOT NULL AND client_salt IS NOT NULL",
+                vec![before.into()],
+            ))
+            .await?
+            .rows_affected();
+        let first_form = tx
+            .query_one_raw(sql(
+                backend,
+                "SELECT COUNT(*) AS n FROM access_log WHERE at < ? AND client_commitment IS NULL",
+                vec![before.into()],
+            ))
+            .await?
+            .map(|r| r.try_get::<i64>("", "n"))
+            .transpose()?
+            .unwrap_or(0);
+        tx.commit().await?;
+        if erased > 0 {
+            self.purge_access_bytes().await?;
+        }
+        Ok(ClientsErased {
+            erased,
+            first_form: u64::try_from(first_form).unwrap_or(0),
+        })
+    }
+}
