@@ -13,6 +13,7 @@ mod audit;
 mod audit_coverage;
 mod audit_v1;
 mod auth;
+mod browser;
 mod capture;
 mod capture_limits;
 mod cli;

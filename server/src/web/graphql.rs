@@ -4,7 +4,6 @@
 
 use actix_web::guard::{self, GuardContext};
 use actix_web::{HttpRequest, HttpResponse, Resource, web};
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 
 use super::graphql_body::BodyError;
@@ -363,12 +362,5 @@ async fn execute(
 }
 
 async fn ide() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("Provenance Portal GraphQL")
-                .finish(),
-        )
+    super::ide::page().await
 }

@@ -6,6 +6,7 @@ mod graphql_body;
 mod graphql_document;
 mod health;
 mod home;
+mod ide;
 mod keys;
 mod log;
 
@@ -16,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))
         .configure(log::routes)
         .configure(keys::routes)
+        .configure(ide::routes)
         .service(graphql::resource())
         .service(web::resource("/").route(web::get().to(home::index)))
         .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));
