@@ -83,9 +83,8 @@ async fn run(secs: u64, load: bool) -> Vec<Duration> {
         .expect("JSON");
     assert!(created.get("errors").is_none(), "{created}");
     let deadline = Instant::now() + Duration::from_secs(secs);
-    let loader = load.then(|| {
-        let post = post.clone();
-        async move {
+    let loader =
+        load.then_some(async move {
             let mut b = 0;
             while Instant::now() < deadline {
                 let events: Vec<Value> = (0..50)
@@ -105,8 +104,7 @@ async fn run(secs: u64, load: bool) -> Vec<Duration> {
                 assert!(r.get("errors").is_none(), "{r}");
                 b += 1;
             }
-        }
-    });
+        });
     let sender = {
         let portal = portal.clone();
         async move {

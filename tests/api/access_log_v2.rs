@@ -101,15 +101,30 @@ async fn devices_filter_exactly_and_addresses_erase_under_a_verifying_chain(back
 
     // Erasing addresses: gone from the rows, the chain still verifies.
     let cutoff = chrono::Utc::now() + chrono::Duration::seconds(5);
-    let done = store.erase_client_addresses(cutoff).await.unwrap();
+    let done = store
+        .erase_client_addresses(cutoff, |outcome| provenance::store::access::AccessRow {
+            at: provenance::store::access::AccessRow::now(),
+            subject: "dpo".into(),
+            role: "operator".into(),
+            organisation: String::new(),
+            operation: provenance::store::access::ERASE_CLIENTS.into(),
+            devices: Vec::new(),
+            classes: vec!["personal".into()],
+            client: "cli".into(),
+            outcome,
+            reason: None,
+        })
+        .await
+        .unwrap();
     assert!(done.erased >= 3, "{done:?}");
     assert_eq!(done.first_form, 0);
+    // All but the erasure's own row (written after the cutoff's rows).
     let left = crate::audit::one_i64(
         &db,
         "SELECT COUNT(*) FROM access_log WHERE client <> '' OR client_salt IS NOT NULL",
     )
     .await;
-    assert_eq!(left, 0);
+    assert_eq!(left, 1);
     db.close().await.ok();
     let summary = app
         .portal
@@ -160,4 +175,15 @@ async fn devices_filter_exactly_and_addresses_erase_under_a_verifying_chain(back
         Some("eraseClientAddresses")
     );
     app.portal.audit().await.expect("clean");
+
+    // An address blanked behind the portal's back is not an erasure.
+    let db = connect(&app).await;
+    exec(
+        &db,
+        "UPDATE access_log SET client = '', client_salt = NULL WHERE id = (SELECT MAX(id) FROM access_log)",
+    )
+    .await;
+    db.close().await.ok();
+    let finding = audit_finding(&app).await;
+    assert!(finding.contains("no erasure row covers it"), "{finding}");
 }

@@ -146,6 +146,37 @@ async fn audit_recomputes_device_rows_links_and_times(backend: Backend) {
                 })
             },
         ),
+        (
+            "an event declared in error behind the portal's back",
+            "is recorded, but no committed eventID says so",
+            |_, db| {
+                Box::pin(async move {
+                    exec(db, &format!(
+                        "INSERT INTO event_declaration (event_id, declaration_id, declared_at) SELECT a.id, b.id, {} FROM event a, event b WHERE a.event_id = 'urn:uuid:a-4' AND b.event_id = 'urn:uuid:a-1'",
+                        now_literal(db)
+                    ))
+                    .await;
+                })
+            },
+        ),
+        (
+            "a device's role in an event",
+            "the committed lists do not give it",
+            |_, db| {
+                Box::pin(async move {
+                    exec(db, "UPDATE event_device SET role = 'child' WHERE event_id = (SELECT id FROM event WHERE event_id = 'urn:uuid:a-4') AND device_id = (SELECT id FROM device WHERE serial = 'A2')").await;
+                })
+            },
+        ),
+        (
+            "a stored member named recordTime",
+            "a stored value has a reserved name",
+            |_, db| {
+                Box::pin(async move {
+                    exec(db, "INSERT INTO event_field (event_id, name, value, class) SELECT id, 'recordTime', '\"2020-01-01T00:00:00.000Z\"', 'public' FROM event WHERE event_id = 'urn:uuid:a-4'").await;
+                })
+            },
+        ),
     ];
     run_edits(backend, edits).await;
 }

@@ -214,6 +214,12 @@ impl FieldError {
     }
 }
 
+/// The device a stored `epcList`, `parentID` or `childEPCs` member names
+/// (a Digital Link of a serialized GTIN), if it names one.
+pub fn device_key_of(uri: &str) -> Option<DeviceKey> {
+    device_ref("", uri).ok().map(|d| d.key)
+}
+
 fn device_ref(field: &str, uri: &str) -> Result<DeviceRef, FieldError> {
     match parse_digital_link(uri, &DlParseOptions::portal()) {
         Ok(DigitalLink::Serialized(link)) => Ok(DeviceRef {

@@ -166,23 +166,22 @@ impl Portal {
             ));
         }
         let before = chrono::Utc::now() - chrono::Duration::days(i64::from(older_than_days));
-        let done = self.store.erase_client_addresses(before).await?;
-        let row = AccessRow {
-            at: AccessRow::now(),
-            subject: actor.to_owned(),
-            role: "operator".to_owned(),
-            organisation: String::new(),
-            operation: "eraseClientAddresses".to_owned(),
-            devices: Vec::new(),
-            classes: vec![Visibility::Personal.as_str().to_owned()],
-            client: current_client(),
-            outcome: format!(
-                "ok: {} address(es) older than {older_than_days} day(s)",
-                done.erased
-            ),
-            reason: None,
-        };
-        self.store.append_access(&[row]).await?;
+        let client = current_client();
+        let done = self
+            .store
+            .erase_client_addresses(before, |outcome| AccessRow {
+                at: AccessRow::now(),
+                subject: actor.to_owned(),
+                role: "operator".to_owned(),
+                organisation: String::new(),
+                operation: crate::store::access::ERASE_CLIENTS.to_owned(),
+                devices: Vec::new(),
+                classes: vec![Visibility::Personal.as_str().to_owned()],
+                client,
+                outcome,
+                reason: Some(format!("retention: older than {older_than_days} day(s)")),
+            })
+            .await?;
         Ok(done)
     }
 }

@@ -161,6 +161,12 @@ impl Portal {
             for row in &page {
                 anchors.take(&mut next, &mut hashes)?;
                 if row.leaf_index != next {
+                    // An anchor appended while the audit runs.
+                    anchors.refresh(store.all_anchors().await?);
+                    anchors.take(&mut next, &mut hashes)?;
+                }
+                summary.anchors = anchors.count();
+                if row.leaf_index != next {
                     return Err(AuditError::Mismatch(
                         fail(format!(
                             "leaf index {next} is missing (the next stored leaf is {})",
@@ -218,6 +224,14 @@ impl Portal {
         anchors.finish()?;
         summary.anchors = anchors.count();
         summary.leaves = hashes.len() as u64;
+        // Every stored leaf was read: none hides at an anchor's index.
+        let stored_leaves = store.leaf_count().await?;
+        if stored_leaves + summary.anchors != summary.leaves {
+            return Err(AuditError::Mismatch(fail(format!(
+                "{stored_leaves} device leaves and {} anchors are stored, but the log's indexes hold {}",
+                summary.anchors, summary.leaves
+            ))));
+        }
         summary.events = events_seen.len() as u64;
         summary.devices = chains.len() as u64;
         summary.erased = erased_seen.len() as u64;

@@ -95,6 +95,22 @@ pub fn row_hash(
     Ok(h.finalize().to_vec())
 }
 
+/// The operation of the row that records an erasure of client addresses.
+pub const ERASE_CLIENTS: &str = "eraseClientAddresses";
+
+/// The outcome of that row: how many, and the last row id erased.
+pub fn erasure_outcome(erased: u64, up_to: i64) -> String {
+    format!("ok: {erased} address(es) erased, rows up to {up_to}")
+}
+
+/// The last row id an erasure row covers.
+fn erasure_cover(row: &AccessRow) -> Option<i64> {
+    if row.operation != ERASE_CLIENTS {
+        return None;
+    }
+    row.outcome.rsplit_once("rows up to ")?.1.parse().ok()
+}
+
 /// A device as the access log keys it: `GTIN-14/serial` when it parses,
 /// else as given.
 pub fn device_key(text: &str) -> String {
@@ -338,6 +354,13 @@ impl Store {
                 .or_default()
                 .push(r.try_get("", "device")?);
         }
+        // In byte order, as the rows' own lists are (the database's
+        // collation may order text otherwise).
+        for list in devices.values_mut() {
+            list.sort();
+        }
+        let mut erased: Vec<i64> = Vec::new();
+        let mut covers: Vec<(i64, i64)> = Vec::new();
         let mut prev = vec![0u8; 32];
         let mut expected_id = 0i64;
         let mut found: std::collections::HashMap<i64, Vec<u8>> = std::collections::HashMap::new();
@@ -361,7 +384,10 @@ impl Store {
                 let holds = match &s.client_salt {
                     Some(salt) => client_opens(&s.row.client, salt, c),
                     // Erased: the address went with its salt.
-                    None => s.row.client.is_empty(),
+                    None => {
+                        erased.push(id);
+                        s.row.client.is_empty()
+                    }
                 };
                 if !holds {
                     return Ok(Err((
@@ -379,7 +405,28 @@ impl Store {
             if wanted.contains(&id) {
                 found.insert(id, s.hash.clone());
             }
+            if let Some(up_to) = erasure_cover(&s.row) {
+                covers.push((id, up_to));
+            }
             prev = s.hash;
+        }
+        // An erased address is one a later erasure row covers; any other
+        // missing address was removed behind the portal's back.
+        let mut best = i64::MIN;
+        let mut cover_after: Vec<(i64, i64)> = Vec::with_capacity(covers.len());
+        for (id, up_to) in covers.iter().rev() {
+            best = best.max(*up_to);
+            cover_after.push((*id, best));
+        }
+        cover_after.reverse();
+        for id in erased {
+            let i = cover_after.partition_point(|(e, _)| *e <= id);
+            if cover_after.get(i).is_none_or(|(_, up_to)| *up_to < id) {
+                return Ok(Err((
+                    id,
+                    "access log row's client address is gone, but no erasure row covers it".into(),
+                )));
+            }
         }
         if let Some(id) = devices.keys().min() {
             return Ok(Err((

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entities::data_step;
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 
-use super::access::{device_key, sql};
+use super::access::{AccessRow, device_key, erasure_outcome, sql};
 use super::{Store, StoreResult};
 
 /// The data step that gives rows of the first form their device rows.
@@ -35,6 +35,14 @@ impl Store {
             return Ok(false);
         }
         super::write_lock_now(&tx).await?;
+        // Another process may have run it while this one waited.
+        if data_step::Entity::find_by_id(ACCESS_DEVICES_STEP.to_owned())
+            .one(&tx)
+            .await?
+            .is_some()
+        {
+            return Ok(false);
+        }
         let backend = tx.get_database_backend();
         let rows = tx
             .query_all_raw(sql(
@@ -74,23 +82,42 @@ impl Store {
 
     /// Erases the client address of every second-form row older than
     /// `before`: the address and its salt are deleted, the commitment (and
-    /// so the chain) stays. The freed bytes are purged as for an erasure.
+    /// so the chain) stays. In the same transaction, the row `record`
+    /// makes (given how many and the last id erased) is appended with the
+    /// outcome the audit reads. The freed bytes are purged as for an
+    /// erasure.
     pub async fn erase_client_addresses(
         &self,
         before: DateTime<Utc>,
+        record: impl FnOnce(String) -> AccessRow,
     ) -> StoreResult<ClientsErased> {
         let tx = self.db().begin().await?;
         super::write_lock_now(&tx).await?;
         let backend = tx.get_database_backend();
-        let erased = tx
-            .execute_raw(sql(
+        let pending = "at < ? AND client_commitment IS NOT NULL AND client_salt IS NOT NULL";
+        let up_to = tx
+            .query_one_raw(sql(
                 backend,
-                "UPDATE access_log SET client = '', client_salt = NULL \
-                 WHERE at < ? AND client_commitment IS NOT NULL AND client_salt IS NOT NULL",
+                &format!("SELECT MAX(id) AS m FROM access_log WHERE {pending}"),
                 vec![before.into()],
             ))
             .await?
-            .rows_affected();
+            .map(|r| r.try_get::<Option<i64>>("", "m"))
+            .transpose()?
+            .flatten();
+        let erased = match up_to {
+            Some(up_to) => tx
+                .execute_raw(sql(
+                    backend,
+                    &format!(
+                        "UPDATE access_log SET client = '', client_salt = NULL WHERE {pending} AND id <= ?"
+                    ),
+                    vec![before.into(), up_to.into()],
+                ))
+                .await?
+                .rows_affected(),
+            None => 0,
+        };
         let first_form = tx
             .query_one_raw(sql(
                 backend,
@@ -101,6 +128,8 @@ impl Store {
             .map(|r| r.try_get::<i64>("", "n"))
             .transpose()?
             .unwrap_or(0);
+        super::access::append_in(&tx, &[record(erasure_outcome(erased, up_to.unwrap_or(0)))])
+            .await?;
         tx.commit().await?;
         if erased > 0 {
             self.purge_access_bytes().await?;

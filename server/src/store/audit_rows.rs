@@ -165,4 +165,59 @@ impl Store {
             })
             .collect())
     }
+
+    /// Every (event row, device row, role) of `event_device`.
+    pub async fn event_roles(&self) -> StoreResult<Vec<(i64, i64, String)>> {
+        Ok(event_device::Entity::find()
+            .select_only()
+            .column(event_device::Column::EventId)
+            .column(event_device::Column::DeviceId)
+            .column(event_device::Column::Role)
+            .into_tuple()
+            .all(self.db())
+            .await?)
+    }
+
+    /// The stored `parentID`, `epcList` and `childEPCs` members (JSON
+    /// text) of every event, by event row.
+    pub async fn device_lists(&self) -> StoreResult<HashMap<i64, Vec<(String, String)>>> {
+        let rows: Vec<(i64, String, String)> = entities::event_field::Entity::find()
+            .select_only()
+            .column(entities::event_field::Column::EventId)
+            .column(entities::event_field::Column::Name)
+            .column(entities::event_field::Column::Value)
+            .filter(entities::event_field::Column::Name.is_in(["parentID", "epcList", "childEPCs"]))
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let mut out: HashMap<i64, Vec<(String, String)>> = HashMap::new();
+        for (e, name, value) in rows {
+            out.entry(e).or_default().push((name, value));
+        }
+        Ok(out)
+    }
+
+    /// Every event row's eventID.
+    pub async fn event_ids(&self) -> StoreResult<HashMap<i64, String>> {
+        Ok(event::Entity::find()
+            .select_only()
+            .column(event::Column::Id)
+            .column(event::Column::EventId)
+            .into_tuple::<(i64, String)>()
+            .all(self.db())
+            .await?
+            .into_iter()
+            .collect())
+    }
+
+    /// Every (declared event row, declaration row) of `event_declaration`.
+    pub async fn declarations(&self) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(event_declaration::Entity::find()
+            .select_only()
+            .column(event_declaration::Column::EventId)
+            .column(event_declaration::Column::DeclarationId)
+            .into_tuple()
+            .all(self.db())
+            .await?)
+    }
 }

@@ -22,6 +22,16 @@ impl Anchors {
         }
     }
 
+    /// Adds anchors not seen yet (appended since the audit began).
+    pub(super) fn refresh(&mut self, rows: Vec<entities::anchor_leaf::Model>) {
+        let read: std::collections::HashSet<i64> = self.read.iter().map(|r| r.0).collect();
+        for a in rows {
+            if !read.contains(&a.leaf_index) {
+                self.pending.entry(a.leaf_index).or_insert(a);
+            }
+        }
+    }
+
     /// Reads the anchors at `*next`, `*next + 1`, …, pushing their hashes
     /// and advancing `next`.
     pub(super) fn take(

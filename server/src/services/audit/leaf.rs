@@ -74,7 +74,7 @@ pub(super) fn check_leaf(
     let leaf = Leaf::decode(&row.data).map_err(|e| here(&format!("leaf data: {e}")))?;
     // Capture writes version 2 since it exists: a version-1 leaf after
     // one is not the portal's.
-    if leaf.version() == 1 && summary.v2_leaves > 0 {
+    if leaf.version() == 1 && (summary.v2_leaves > 0 || summary.anchors > 0) {
         return Err(here("a version-1 leaf follows version-2 leaves"));
     }
     if leaf.version() == 2 {
@@ -146,7 +146,7 @@ pub(super) fn check_leaf(
     }
     for (name, commitment) in &leaf.fields {
         // The record time is the event row's column, not a stored member.
-        if name == RECORD_TIME && !stored.contains_key(name) {
+        if name == RECORD_TIME {
             open(
                 name,
                 Value::String(record_time_text(cols.record_time)),
@@ -192,6 +192,11 @@ pub(super) fn check_leaf(
     // Each stored member has its class: a standard member the fixed one,
     // an extension a known one.
     for (name, (_, class)) in stored {
+        // `recordTime` is the event row's column, `device` and `prev` the
+        // leaf's own commitments: never stored members.
+        if matches!(name.as_str(), "recordTime" | "device" | "prev") {
+            return Err(here("a stored value has a reserved name").field(name));
+        }
         // `errorDeclaration` became a standard member with declarations;
         // before, it could be an extension's name.
         let fixed = if name == "errorDeclaration"
