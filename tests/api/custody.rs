@@ -44,7 +44,7 @@ fn marked(mut e: Value, marker: &str) -> Value {
 }
 
 /// The raw JSON of the caller's view of a device and its history.
-async fn raw_history(app: &TestApp, token: &str, gtin: &str, serial: &str) -> String {
+pub(crate) async fn raw_history(app: &TestApp, token: &str, gtin: &str, serial: &str) -> String {
     let query = format!(
         "{{ device(gtin: \"{gtin}\", serial: \"{serial}\") {{ serial history {{ edges {{ node {{ eventID fields {{ name value }} }} }} }} }} }}"
     );
@@ -53,7 +53,7 @@ async fn raw_history(app: &TestApp, token: &str, gtin: &str, serial: &str) -> St
     r.to_string()
 }
 
-async fn assign(app: &TestApp, staff: &str, serial: &str, org: Option<&str>) {
+pub(crate) async fn assign(app: &TestApp, staff: &str, serial: &str, org: Option<&str>) {
     let r = app
         .gql(
             staff,

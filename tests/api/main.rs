@@ -26,6 +26,7 @@ mod issuers;
 mod keys;
 mod limits;
 mod limits_memory;
+mod list_members;
 mod log;
 mod storage;
 mod values_property;

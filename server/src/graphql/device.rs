@@ -1,8 +1,6 @@
 //! Device, event and lineage types. Hidden fields are absent: a resolver
 //! only ever sees the `EventView` the service filtered for the caller.
 
-use std::str::FromStr;
-
 use async_graphql::connection::{Connection, Edge, EmptyFields, query};
 
 use async_graphql::dataloader::DataLoader;
@@ -246,17 +244,9 @@ impl Device {
             .load_one(LatestOf(self.0.id))
             .await
             .map_err(internal)?
-            .map(|e| {
-                let offset = chrono::FixedOffset::from_str(&e.event_time_zone_offset)
-                    .unwrap_or_else(|_| chrono::Offset::fix(&chrono::Utc));
-                LatestEvent {
-                    biz_step: e.biz_step,
-                    event_date: e
-                        .event_time
-                        .with_timezone(&offset)
-                        .format("%Y-%m-%d")
-                        .to_string(),
-                }
+            .map(|e| LatestEvent {
+                biz_step: e.biz_step,
+                event_date: e.event_date,
             }))
     }
 

@@ -8,7 +8,7 @@ use async_graphql::dataloader::Loader;
 
 use crate::services::Portal;
 use crate::services::devices::ComponentView;
-use crate::store::devices::LatestEvent;
+use crate::services::devices::LatestEventView;
 
 /// Key: the components installed now in this device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -42,7 +42,7 @@ impl Loader<ComponentsOf> for DeviceLoader {
 }
 
 impl Loader<LatestOf> for DeviceLoader {
-    type Value = LatestEvent;
+    type Value = LatestEventView;
     type Error = Arc<String>;
 
     async fn load(&self, keys: &[LatestOf]) -> Result<HashMap<LatestOf, Self::Value>, Self::Error> {

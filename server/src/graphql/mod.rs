@@ -103,7 +103,7 @@ pub async fn execute(
 ) -> async_graphql::Response {
     let loader = async_graphql::dataloader::DataLoader::new(
         loaders::DeviceLoader(portal.clone()),
-        crate::store::spawn_counted,
+        crate::services::spawn_counted,
     );
     let reads = Arc::new(AttributeReads::default());
     let execution = schema.execute(

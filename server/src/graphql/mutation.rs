@@ -53,12 +53,11 @@ pub struct Region {
     pub countries: Vec<RegionCountry>,
 }
 
-impl From<crate::store::warranty::RegionRow> for Region {
-    fn from(r: crate::store::warranty::RegionRow) -> Self {
+impl From<crate::domain::region::Region> for Region {
+    fn from(r: crate::domain::region::Region) -> Self {
         Region {
-            name: r.region.name,
+            name: r.name,
             countries: r
-                .region
                 .countries
                 .into_iter()
                 .map(|(country, time_zone)| RegionCountry { country, time_zone })

@@ -75,7 +75,7 @@ impl Query {
         >,
     > {
         use async_graphql::connection::{Connection, Edge};
-        let filter = crate::store::access::AccessFilter {
+        let filter = crate::services::access::AccessLogFilter {
             subject,
             organisation,
             device,

@@ -28,6 +28,17 @@ pub fn current_client() -> String {
         .unwrap_or_else(|_| "internal".to_owned())
 }
 
+/// What `access_log` selects: rows of this subject, organisation, device
+/// (`GTIN/SERIAL`, matched exactly after normalising), between these times.
+#[derive(Clone, Debug, Default)]
+pub struct AccessLogFilter {
+    pub subject: Option<String>,
+    pub organisation: Option<String>,
+    pub device: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// Reads are flushed at least this often.
 pub const FLUSH_EVERY: Duration = Duration::from_secs(1);
 
@@ -139,7 +150,7 @@ impl Portal {
     pub async fn access_log(
         &self,
         principal: &Principal,
-        filter: &AccessFilter,
+        filter: &AccessLogFilter,
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, AccessRow)>, AccessLogError> {
@@ -148,7 +159,14 @@ impl Portal {
                 "only auditors and admins read the access log".into(),
             ));
         }
-        Ok(self.store.access_rows(filter, after, limit).await?)
+        let filter = AccessFilter {
+            subject: filter.subject.clone(),
+            organisation: filter.organisation.clone(),
+            device: filter.device.clone(),
+            from: filter.from,
+            to: filter.to,
+        };
+        Ok(self.store.access_rows(&filter, after, limit).await?)
     }
 }
 

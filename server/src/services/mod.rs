@@ -21,6 +21,9 @@ use crate::auth::{Principal, TokenError};
 use crate::config::Settings;
 use crate::store::Store;
 
+/// Spawns the data loader's tasks so that the store's per-request query
+/// counter follows them.
+pub use crate::store::spawn_counted;
 pub use tokens::IssueError;
 
 /// The portal's state: settings, database, keys.

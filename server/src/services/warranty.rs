@@ -7,7 +7,7 @@ use crate::auth::Principal;
 use crate::domain::Gtin;
 use crate::domain::organisation::OrganisationKind;
 use crate::domain::region::Region;
-use crate::store::warranty::{RegionConflict, RegionRow};
+use crate::store::warranty::RegionConflict;
 
 impl Portal {
     /// Defines a region: a name and its countries, each with one time zone.
@@ -18,12 +18,12 @@ impl Portal {
         p: &Principal,
         name: &str,
         countries: &[(String, String)],
-    ) -> Result<RegionRow, ReferenceError> {
+    ) -> Result<Region, ReferenceError> {
         check_staff(p)?;
         let region = Region::parse(name, countries).map_err(|(f, r)| invalid(f, r))?;
         let audit = write_row(p, "defineRegion", Vec::new(), &region.name);
         match self.store.insert_region(&region, &audit).await? {
-            Ok(row) => Ok(row),
+            Ok(row) => Ok(row.region),
             Err(RegionConflict::Name) => Err(invalid("name", "already taken")),
             Err(RegionConflict::Country(c, r)) => Err(invalid(
                 "countries",
@@ -34,8 +34,14 @@ impl Portal {
 
     /// Every region. Readable by every signed-in caller: regions are not
     /// secret.
-    pub async fn regions(&self, _p: &Principal) -> Result<Vec<RegionRow>, ReferenceError> {
-        Ok(self.store.regions().await?)
+    pub async fn regions(&self, _p: &Principal) -> Result<Vec<Region>, ReferenceError> {
+        Ok(self
+            .store
+            .regions()
+            .await?
+            .into_iter()
+            .map(|r| r.region)
+            .collect())
     }
 
     /// Assigns (or with `org = None` ends) the warranty provider of the

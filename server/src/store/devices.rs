@@ -1,8 +1,13 @@
 //! Reading devices, their events and their component links.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entities::{component_link, device, event, event_device, event_field, organisation};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Statement};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    Statement,
+};
 
 use super::capture::DeviceRow;
 use super::{Store, StoreResult};
@@ -240,6 +245,36 @@ pub struct LatestEvent {
 }
 
 impl Store {
+    /// Device row ids by (GTIN-14, serial), for those that exist: one query
+    /// per list chunk.
+    pub async fn device_ids_by_keys(
+        &self,
+        keys: &[(String, String)],
+    ) -> StoreResult<HashMap<(String, String), i64>> {
+        let mut out = HashMap::with_capacity(keys.len());
+        for chunk in keys.chunks(self.chunk()) {
+            let condition = chunk.iter().fold(Condition::any(), |c, (g, s)| {
+                c.add(
+                    Condition::all()
+                        .add(device::Column::Gtin.eq(g.clone()))
+                        .add(device::Column::Serial.eq(s.clone())),
+                )
+            });
+            self.count_device_query();
+            let rows: Vec<(i64, String, String)> = device::Entity::find()
+                .select_only()
+                .column(device::Column::Id)
+                .column(device::Column::Gtin)
+                .column(device::Column::Serial)
+                .filter(condition)
+                .into_tuple()
+                .all(self.db())
+                .await?;
+            out.extend(rows.into_iter().map(|(id, g, s)| ((g, s), id)));
+        }
+        Ok(out)
+    }
+
     /// Devices by id: one query per list chunk.
     pub async fn devices_by_ids(&self, ids: &[i64]) -> StoreResult<Vec<DeviceRow>> {
         if ids.is_empty() {

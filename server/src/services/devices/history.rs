@@ -114,6 +114,7 @@ impl Portal {
                 record_time: e.record_time,
             });
         }
+        self.decide_members(principal, device, &mut events).await?;
         // A read that returns non-public values is audited.
         let mut returned: Vec<Visibility> = events
             .iter()

@@ -117,11 +117,31 @@ impl Portal {
         Ok(out)
     }
 
-    /// The latest event of each device (for the API's data loader).
+    /// The latest event of each device (for the API's data loader): its
+    /// step and its day in the event's own offset.
     pub async fn latest_events(
         &self,
         ids: &[i64],
-    ) -> Result<HashMap<i64, crate::store::devices::LatestEvent>, StoreError> {
-        self.store.latest_events(ids).await
+    ) -> Result<HashMap<i64, super::LatestEventView>, StoreError> {
+        Ok(self
+            .store
+            .latest_events(ids)
+            .await?
+            .into_iter()
+            .map(|(id, e)| {
+                let offset = e
+                    .event_time_zone_offset
+                    .parse::<chrono::FixedOffset>()
+                    .unwrap_or_else(|_| chrono::Offset::fix(&chrono::Utc));
+                let day = e.event_time.with_timezone(&offset).format("%Y-%m-%d");
+                (
+                    id,
+                    super::LatestEventView {
+                        biz_step: e.biz_step,
+                        event_date: day.to_string(),
+                    },
+                )
+            })
+            .collect())
     }
 }

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 mod history;
 mod list;
+mod members;
 
 pub use list::DeviceListFilter;
 
@@ -91,6 +92,14 @@ impl EventView {
             .find(|f| f.name == name)
             .map(|f| &f.value)
     }
+}
+
+/// A device's latest event, as every role but the auditor may see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LatestEventView {
+    pub biz_step: Option<String>,
+    /// `YYYY-MM-DD` in the event's own offset.
+    pub event_date: String,
 }
 
 /// Filters on a device's history.
