@@ -129,8 +129,9 @@ enum KeysCommand {
         /// credential or token
         #[arg(long, value_parser = parse_purpose)]
         purpose: Purpose,
-        /// The key's id (`provenance keys list`)
-        #[arg(long)]
+        /// The key's id (`provenance keys list`); a key id may start with
+        /// `-` (base64url), which is taken as the value, not an option
+        #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
 }
@@ -387,4 +388,31 @@ fn cli_actor() -> String {
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".into())
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key id is base64url and may start with `-`: it is the value of
+    /// `--kid`, not an option (found when a test's random key id did).
+    #[test]
+    fn a_key_id_starting_with_a_hyphen_is_a_value() {
+        let cli = Cli::try_parse_from([
+            "provenance",
+            "keys",
+            "revoke",
+            "--purpose",
+            "token",
+            "--kid",
+            "-ZkQ3f",
+        ])
+        .expect("parses");
+        match cli.command {
+            Command::Keys {
+                command: KeysCommand::Revoke { kid, .. },
+            } => assert_eq!(kid, "-ZkQ3f"),
+            other => panic!("{other:?}"),
+        }
+    }
 }

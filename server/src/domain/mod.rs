@@ -17,6 +17,7 @@ pub mod gtin;
 mod json_depth;
 pub mod organisation;
 mod percent;
+pub mod principal;
 pub mod region;
 pub mod serial;
 pub mod visibility;

@@ -18,7 +18,8 @@ pub struct ComponentsOf(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct LatestOf(pub i64);
 
-pub struct DeviceLoader(pub Arc<Portal>);
+/// The portal and the caller: what a loader returns is decided for it.
+pub struct DeviceLoader(pub Arc<Portal>, pub crate::auth::Principal);
 
 impl Loader<ComponentsOf> for DeviceLoader {
     type Value = Vec<ComponentView>;
@@ -31,7 +32,7 @@ impl Loader<ComponentsOf> for DeviceLoader {
         let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
         let mut found = self
             .0
-            .current_components(&ids)
+            .current_components(&self.1, &ids)
             .await
             .map_err(|e| Arc::new(e.to_string()))?;
         Ok(keys

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use super::Portal;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::visibility::Visibility;
 use crate::store::Store;
 use crate::store::access::{AccessFilter, AccessRow};
@@ -154,7 +154,7 @@ impl Portal {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, AccessRow)>, AccessLogError> {
-        if !matches!(principal.role, Role::Auditor | Role::Admin) {
+        if !crate::policy::may(principal.role, crate::policy::Operation::ReadAccessLog) {
             return Err(AccessLogError::Forbidden(
                 "only auditors and admins read the access log".into(),
             ));
@@ -225,7 +225,10 @@ impl Portal {
         serial: &str,
         reason: &str,
     ) -> Result<Option<Vec<PersonalField>>, AccessLogError> {
-        if principal.role != Role::Regulator {
+        if !crate::policy::may(
+            principal.role,
+            crate::policy::Operation::RequestPersonalData,
+        ) {
             return Err(AccessLogError::Forbidden(
                 "only regulators request personal data".into(),
             ));

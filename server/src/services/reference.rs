@@ -2,7 +2,7 @@
 //! products, and a device's service partner.
 
 use super::Portal;
-use crate::auth::{Principal, Role};
+use crate::auth::Principal;
 use crate::domain::organisation::{NewOrganisation, Organisation, OrganisationKind, Slug};
 use crate::domain::{DeviceKey, Gtin};
 use crate::store::StoreError;
@@ -28,7 +28,7 @@ pub(super) fn invalid(field: &'static str, reason: impl Into<String>) -> Referen
 }
 
 pub(super) fn check_staff(p: &Principal) -> Result<(), ReferenceError> {
-    if matches!(p.role, Role::Admin | Role::Staff) {
+    if crate::policy::may(p.role, crate::policy::Operation::WriteReferenceData) {
         Ok(())
     } else {
         Err(ReferenceError::Forbidden)

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use entities::{component_link, device, event, event_device, event_field, organisation};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    Statement,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
 };
 
 use super::capture::DeviceRow;
@@ -251,26 +250,28 @@ impl Store {
         &self,
         keys: &[(String, String)],
     ) -> StoreResult<HashMap<(String, String), i64>> {
+        // `gtin = ? AND serial IN (…)` per GTIN: a long OR chain of pairs
+        // would exceed SQLite's expression depth.
+        let mut by_gtin: HashMap<&str, Vec<String>> = HashMap::new();
+        for (g, s) in keys {
+            by_gtin.entry(g.as_str()).or_default().push(s.clone());
+        }
         let mut out = HashMap::with_capacity(keys.len());
-        for chunk in keys.chunks(self.chunk()) {
-            let condition = chunk.iter().fold(Condition::any(), |c, (g, s)| {
-                c.add(
-                    Condition::all()
-                        .add(device::Column::Gtin.eq(g.clone()))
-                        .add(device::Column::Serial.eq(s.clone())),
-                )
-            });
-            self.count_device_query();
-            let rows: Vec<(i64, String, String)> = device::Entity::find()
-                .select_only()
-                .column(device::Column::Id)
-                .column(device::Column::Gtin)
-                .column(device::Column::Serial)
-                .filter(condition)
-                .into_tuple()
-                .all(self.db())
-                .await?;
-            out.extend(rows.into_iter().map(|(id, g, s)| ((g, s), id)));
+        for (gtin, serials) in by_gtin {
+            for chunk in serials.chunks(self.chunk()) {
+                self.count_device_query();
+                let rows: Vec<(i64, String, String)> = device::Entity::find()
+                    .select_only()
+                    .column(device::Column::Id)
+                    .column(device::Column::Gtin)
+                    .column(device::Column::Serial)
+                    .filter(device::Column::Gtin.eq(gtin))
+                    .filter(device::Column::Serial.is_in(chunk.iter().cloned()))
+                    .into_tuple()
+                    .all(self.db())
+                    .await?;
+                out.extend(rows.into_iter().map(|(id, g, s)| ((g, s), id)));
+            }
         }
         Ok(out)
     }

@@ -291,7 +291,7 @@ impl Portal {
                     "a batch with an errorDeclaration holds error declarations only".into(),
                 ));
             }
-            if !principal.role.is_manufacturer() {
+            if !crate::policy::may(principal.role, crate::policy::Operation::DeclareInError) {
                 return Err(CaptureError::Forbidden(
                     "only the manufacturer declares events in error".into(),
                 ));

@@ -89,13 +89,24 @@ impl Portal {
 
 impl Portal {
     /// The components installed now in each of `parents`, with a constant
-    /// number of queries (for the API's data loader). Installed parts are
-    /// shown as part of a device the caller sees.
+    /// number of queries (for the API's data loader): those that exist for
+    /// the caller (a part installed after the caller's organisation let the
+    /// device go does not).
     pub async fn current_components(
         &self,
+        principal: &Principal,
         parents: &[i64],
     ) -> Result<HashMap<i64, Vec<ComponentView>>, StoreError> {
-        let links = self.store.open_links(parents, true).await?;
+        let mut links = self.store.open_links(parents, true).await?;
+        if !policy::sees_every_device(principal.role) {
+            let org = self.store.organisation_by_slug(&principal.org).await?;
+            let ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
+            let custody = self.store.custody_chain(&ids).await?;
+            links.retain(|l| {
+                org.as_ref()
+                    .is_some_and(|o| policy::may_see_device(&custody, l.child_id, o.id))
+            });
+        }
         let child_ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
         let children = self.store.devices_by_ids(&child_ids).await?;
         let views: HashMap<i64, DeviceView> = self

@@ -85,8 +85,11 @@ impl Portal {
                             .filter(|v| v.as_str().is_some_and(may))
                             .cloned()
                             .collect();
+                        // A list that named only hidden devices is left
+                        // out whole, like a hidden parentID.
+                        let keep = !kept.is_empty() || list.is_empty();
                         f.value = Value::Array(kept);
-                        true
+                        keep
                     }
                     Value::String(s) => may(s),
                     _ => false,

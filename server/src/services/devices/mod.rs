@@ -351,10 +351,11 @@ impl Portal {
             let Some(row) = self.store.device_by_id(link.child_id).await? else {
                 continue;
             };
-            // A part installed now is part of a device the caller sees; a
-            // part removed since has a life of its own, shown only to those
-            // who may see it.
-            if link.removed_at.is_some() && !self.may_see(principal, &row).await? {
+            // Only parts that exist for the caller: a part installed now is
+            // seen through a device the caller holds, services or covers
+            // now (not one it held before the part went in); a part removed
+            // since has a life of its own.
+            if !self.may_see(principal, &row).await? {
                 continue;
             }
             out.push(ComponentView {
