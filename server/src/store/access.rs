@@ -182,6 +182,11 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
         ))
         .await?
         .ok_or_else(|| StoreError::Corrupt("no access log head".into()))?;
+    let mut device_rows = super::bulk::Rows::new(
+        "access_log_device",
+        &["access_id", "device"],
+        rows.iter().map(|r| r.devices.len()).sum(),
+    );
     let mut id: i64 = head.try_get("", "last_id")?;
     let mut prev: Vec<u8> = head.try_get("", "hash")?;
     for row in rows {
@@ -214,15 +219,12 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
         ))
         .await?;
         for key in device_keys(row) {
-            db.execute_raw(sql(
-                backend,
-                "INSERT INTO access_log_device (access_id, device) VALUES (?, ?)",
-                vec![id.into(), key.into()],
-            ))
-            .await?;
+            device_rows.push([id.into(), key.into()]);
         }
         prev = hash;
     }
+    // Multi-row inserts: a capture's row may name half a million devices.
+    device_rows.insert(db, "").await?;
     db.execute_raw(sql(
         backend,
         "UPDATE access_log_head SET last_id = ?, hash = ? WHERE id = 1",

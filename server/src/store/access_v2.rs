@@ -61,14 +61,12 @@ impl Store {
                 .collect();
             keys.sort();
             keys.dedup();
+            let mut device_rows =
+                super::bulk::Rows::new("access_log_device", &["access_id", "device"], keys.len());
             for key in keys {
-                tx.execute_raw(sql(
-                    backend,
-                    "INSERT INTO access_log_device (access_id, device) VALUES (?, ?)",
-                    vec![id.into(), key.into()],
-                ))
-                .await?;
+                device_rows.push([id.into(), key.into()]);
             }
+            device_rows.insert(&tx, "").await?;
         }
         data_step::Entity::insert(data_step::ActiveModel {
             name: sea_orm::Set(ACCESS_DEVICES_STEP.to_owned()),
