@@ -13,17 +13,13 @@
 //! `cargo bench -p provenance --bench access_window`
 
 use std::collections::HashMap;
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use provenance::auth::Role;
-use provenance::config::{self, Settings};
-use provenance::services::Portal;
-use provenance::startup::Application;
 use provenance::store::access::{AccessFilter, AccessRow};
 use serde_json::{Value, json};
 
-const GTIN: &str = "04012345000016";
+mod support;
+use support::GTIN;
 const CAPTURE: &str =
     "mutation($e: [EventInput!]!) { captureEvents(events: $e) { receipts { eventID } } }";
 
@@ -44,44 +40,16 @@ fn read_row(i: usize) -> AccessRow {
 
 /// Waits of every row, in order of sending.
 async fn run(secs: u64, load: bool) -> Vec<Duration> {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings {
-        public_base_url: config::DEFAULT_BASE_URL.into(),
-        bind: "127.0.0.1:0".into(),
-        database_url: config::default_database_url(dir.path()).into(),
-        data_dir: dir.path().into(),
-        keys_dir: dir.path().join("keys"),
-        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
-        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
-        issuers: Vec::new(),
-        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
-    };
-    let portal = Portal::open(settings).await.expect("open");
-    portal.seed_demo().await.expect("orgs");
-    let token = portal
-        .issue_token(Role::Staff, Some("ampera"), None, Duration::from_secs(3600))
-        .await
-        .expect("token");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let app = Application::with_listener(portal, listener).expect("app");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let portal = app.portal();
-    let server = tokio::spawn(app.run_until_stopped());
+    let srv = support::start().await;
+    let (base, token, portal) = (&srv.base, &srv.token, srv.portal.clone());
     let client = reqwest::Client::new();
     let post = |body: Value| {
         client
             .post(format!("{base}/graphql"))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .json(&body)
             .send()
     };
-    let created: Value = post(json!({ "query": format!("mutation {{ createProduct(gtin: \"{GTIN}\", name: \"Pack\", model: \"P1\", warrantyMonths: 24, warrantyTerms: \"2 years\") {{ gtin }} }}") }))
-        .await
-        .expect("product")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(created.get("errors").is_none(), "{created}");
     let deadline = Instant::now() + Duration::from_secs(secs);
     let loader =
         load.then_some(async move {
@@ -153,7 +121,6 @@ async fn run(secs: u64, load: bool) -> Vec<Duration> {
         }
         None => tokio::join!(sender, poller),
     };
-    server.abort();
     sent.iter()
         .enumerate()
         .map(|(i, t)| {

@@ -12,16 +12,12 @@
 //! `cargo bench -p provenance --bench big_batch` (`BIG_BATCH_ROUNDS=1`
 //! for one round of each; the default is 3).
 
-use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
-use provenance::auth::Role;
-use provenance::config::{self, Settings};
-use provenance::services::Portal;
-use provenance::startup::Application;
 use serde_json::{Value, json};
 
-const GTIN: &str = "04012345000016";
+mod support;
+use support::GTIN;
 const PER_EVENT: usize = 50;
 const CAPTURE: &str =
     "mutation($e: [EventInput!]!) { captureEvents(events: $e) { receipts { eventID } } }";
@@ -48,45 +44,12 @@ fn body(events: usize) -> Vec<u8> {
 
 /// Captures one batch of `events` on a fresh SQLite database over HTTP.
 async fn once(body: Vec<u8>, events: usize) -> Duration {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings {
-        public_base_url: config::DEFAULT_BASE_URL.into(),
-        bind: "127.0.0.1:0".into(),
-        database_url: config::default_database_url(dir.path()).into(),
-        data_dir: dir.path().into(),
-        keys_dir: dir.path().join("keys"),
-        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
-        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
-        issuers: Vec::new(),
-        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
-    };
-    let portal = Portal::open(settings).await.expect("open");
-    portal.seed_demo().await.expect("orgs");
-    let token = portal
-        .issue_token(Role::Staff, Some("ampera"), None, Duration::from_secs(3600))
-        .await
-        .expect("token");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    let app = Application::with_listener(portal, listener).expect("app");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let portal = app.portal();
-    let server = tokio::spawn(app.run_until_stopped());
+    let srv = support::start().await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&token)
-        .json(&json!({ "query": format!("mutation {{ createProduct(gtin: \"{GTIN}\", name: \"Pack\", model: \"P1\", warrantyMonths: 24, warrantyTerms: \"2 years\") {{ gtin }} }}") }))
-        .send()
-        .await
-        .expect("product")
-        .json()
-        .await
-        .expect("JSON");
-    assert!(created.get("errors").is_none(), "{created}");
     let start = Instant::now();
     let answer: Value = client
-        .post(format!("{base}/graphql"))
-        .bearer_auth(&token)
+        .post(format!("{}/graphql", srv.base))
+        .bearer_auth(&srv.token)
         .header("content-type", "application/json")
         .body(body)
         .send()
@@ -101,8 +64,7 @@ async fn once(body: Vec<u8>, events: usize) -> Duration {
         .as_array()
         .map_or(0, Vec::len);
     assert_eq!(receipts, events);
-    drop(portal);
-    server.abort();
+    drop(srv);
     took
 }
 

@@ -117,9 +117,9 @@ pub fn device_key(text: &str) -> String {
     crate::domain::DeviceKey::parse(text).map_or_else(|_| text.to_owned(), |k| k.to_string())
 }
 
-/// The distinct keys of a row's devices.
-fn device_keys(row: &AccessRow) -> Vec<String> {
-    let mut keys: Vec<String> = row.devices.iter().map(|d| device_key(d)).collect();
+/// The distinct keys of a row's devices, sorted by bytes.
+pub(super) fn device_keys(devices: &[String]) -> Vec<String> {
+    let mut keys: Vec<String> = devices.iter().map(|d| device_key(d)).collect();
     keys.sort();
     keys.dedup();
     keys
@@ -218,7 +218,7 @@ pub async fn append_in<C: ConnectionTrait>(db: &C, rows: &[AccessRow]) -> StoreR
             ],
         ))
         .await?;
-        for key in device_keys(row) {
+        for key in device_keys(&row.devices) {
             device_rows.push([id.into(), key.into()]);
         }
         prev = hash;
@@ -398,7 +398,7 @@ impl Store {
                     )));
                 }
             }
-            if devices.remove(&id).unwrap_or_default() != device_keys(&s.row) {
+            if devices.remove(&id).unwrap_or_default() != device_keys(&s.row.devices) {
                 return Ok(Err((
                     id,
                     "access log row's device rows are not the devices it names".into(),

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entities::data_step;
 use sea_orm::{ConnectionTrait, EntityTrait, TransactionTrait};
 
-use super::access::{AccessRow, device_key, erasure_outcome, sql};
+use super::access::{AccessRow, device_keys, erasure_outcome, sql};
 use super::{Store, StoreResult};
 
 /// The data step that gives rows of the first form their device rows.
@@ -54,13 +54,8 @@ impl Store {
         for r in rows {
             let id: i64 = r.try_get("", "id")?;
             let devices: String = r.try_get("", "devices")?;
-            let mut keys: Vec<String> = serde_json::from_str::<Vec<String>>(&devices)
-                .unwrap_or_default()
-                .iter()
-                .map(|d| device_key(d))
-                .collect();
-            keys.sort();
-            keys.dedup();
+            let keys =
+                device_keys(&serde_json::from_str::<Vec<String>>(&devices).unwrap_or_default());
             let mut device_rows =
                 super::bulk::Rows::new("access_log_device", &["access_id", "device"], keys.len());
             for key in keys {
