@@ -6,11 +6,22 @@ use std::collections::HashMap;
 
 use provenance::auth::Role;
 use provenance::domain::visibility::Visibility;
-use provenance::policy::{Disclosure, Relationship, decide};
+use provenance::policy::{Disclosure, Relationship};
 use serde_json::{Value, json};
 
 use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
 use crate::helpers::{Backend, TestApp, spawn_app};
+
+/// The policy's decision for a member of `role` (its organisation is not
+/// part of the decision).
+fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disclosure {
+    let member = provenance::auth::Principal {
+        subject: "test".into(),
+        role,
+        org: "test".into(),
+    };
+    provenance::policy::decide((&member).into(), relationship, class)
+}
 
 both_backends!(
     each_persona_sees_what_the_policy_table_allows,

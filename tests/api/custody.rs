@@ -211,11 +211,13 @@ async fn a_service_partner_neither_takes_custody_nor_destroys(backend: Backend) 
     assert!(reason.contains("only its holder moves it"), "{reason}");
     let mut destroy = object("g-7", "inspecting", &[&pack]);
     destroy["disposition"] = json!("destroyed");
-    refused(&app.capture(&pedal, vec![destroy]).await, "epcList");
+    // No relationship lets a service partner end a unit's life: refused
+    // by the member that says so, before any device is looked at.
+    refused(&app.capture(&pedal, vec![destroy]).await, "disposition");
     refused(
         &app.capture(&pedal, vec![object("g-8", "decommissioning", &[&pack])])
             .await,
-        "epcList",
+        "bizStep",
     );
     let d = app
         .device(&staff, PACK_GTIN, "P3", "status custodian")

@@ -279,6 +279,8 @@ async fn run(app: &TestApp, seed: u64) {
                 let expected = match (held_then, held_since) {
                     (true, true) => Relationship::CurrentCustodian,
                     (true, false) => Relationship::PastCustodian,
+                    // Not held then: shipped to it now, or nothing.
+                    (false, _) if model.shipped[d] == Some(o) => Relationship::ShippedTo,
                     (false, _) => Relationship::None,
                 };
                 assert_eq!(

@@ -46,11 +46,17 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
     }
     for d in &first {
         let device = portal
-            .device(&staff, &d.gtin, &d.serial)
+            .device((&staff).into(), &key(&d.gtin, &d.serial))
             .await
             .unwrap()
             .unwrap_or_else(|| panic!("{} is missing", d.serial));
-        assert_eq!(device.status, d.status, "{}: {}", d.serial, d.note);
+        assert_eq!(
+            device.status.map(|s| s.as_str()),
+            Some(d.status),
+            "{}: {}",
+            d.serial,
+            d.note
+        );
         assert_eq!(device.digital_link, d.digital_link);
     }
 
@@ -60,11 +66,14 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
         .find(|d| d.note.contains("replaced"))
         .expect("a repaired pack");
     let device = portal
-        .device(&staff, &swapped.gtin, &swapped.serial)
+        .device((&staff).into(), &key(&swapped.gtin, &swapped.serial))
         .await
         .unwrap()
         .unwrap();
-    let lineage = portal.lineage(&staff, &device, None).await.unwrap();
+    let lineage = portal
+        .lineage((&staff).into(), &device, None)
+        .await
+        .unwrap();
     assert_eq!(lineage.len(), 3, "module, old board, new board");
     let removed: Vec<_> = lineage.iter().filter(|n| n.removed_at.is_some()).collect();
     assert_eq!(removed.len(), 1);
@@ -78,7 +87,7 @@ async fn demo_packs_are_seeded_once_with_the_promised_histories() {
     assert!(swapped.note.contains(&old.device.serial));
     assert!(swapped.note.contains(&new.device.serial));
     let now = portal
-        .lineage(&staff, &device, Some(chrono::Utc::now()))
+        .lineage((&staff).into(), &device, Some(chrono::Utc::now()))
         .await
         .unwrap();
     assert_eq!(now.len(), 2);
@@ -206,4 +215,8 @@ async fn each_demo_persona_sees_the_repaired_pack_as_the_policy_says() {
         };
         insta::assert_json_snapshot!(format!("persona_{}_{}", token.persona, token.org), view);
     }
+}
+
+fn key(gtin: &str, serial: &str) -> provenance::domain::DeviceKey {
+    provenance::domain::DeviceKey::parse(&format!("{gtin}/{serial}")).unwrap()
 }

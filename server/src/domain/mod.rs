@@ -20,6 +20,7 @@ mod percent;
 pub mod principal;
 pub mod region;
 pub mod serial;
+pub mod status;
 pub mod visibility;
 
 pub use ai_dictionary::DictionaryError;

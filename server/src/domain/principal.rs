@@ -87,3 +87,55 @@ pub struct Principal {
     /// The organisation's slug.
     pub org: String,
 }
+
+/// Whom a certificate is issued for (docs/access-policy.md, "Viewers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Audience {
+    /// Anyone holding it: what the unit's customer sees.
+    Public,
+    /// A regulator's edition: what a regulator sees.
+    Regulator,
+}
+
+/// Who reads: every read and write is decided for a viewer
+/// (docs/access-policy.md, "Viewers").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Viewer<'a> {
+    /// A visitor of a unit's page without its verification code.
+    Anonymous,
+    /// A visitor of a unit's page, or a reader of its certificate, who
+    /// presented the unit's verification code.
+    Customer,
+    /// A signed-in caller with a role in an organisation.
+    Member(&'a Principal),
+    /// The reader of a certificate issued for an audience.
+    Certificate(Audience),
+}
+
+impl<'a> Viewer<'a> {
+    /// The caller, for a viewer that is one.
+    pub fn principal(self) -> Option<&'a Principal> {
+        match self {
+            Viewer::Member(p) => Some(p),
+            _ => None,
+        }
+    }
+
+    /// The viewer's name in the documented tables: a role's name for a
+    /// member.
+    pub fn name(self) -> &'static str {
+        match self {
+            Viewer::Anonymous => "anonymous",
+            Viewer::Customer => "customer",
+            Viewer::Member(p) => p.role.as_str(),
+            Viewer::Certificate(Audience::Public) => "certificate (public)",
+            Viewer::Certificate(Audience::Regulator) => "certificate (regulator)",
+        }
+    }
+}
+
+impl<'a> From<&'a Principal> for Viewer<'a> {
+    fn from(p: &'a Principal) -> Self {
+        Viewer::Member(p)
+    }
+}

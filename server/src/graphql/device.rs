@@ -10,7 +10,6 @@ use chrono::{DateTime, Utc};
 use super::inputs::Visibility;
 use super::loaders::{ComponentsOf, DeviceLoader, LatestOf};
 use super::{ErrorCode, internal, portal, principal};
-use crate::domain::visibility::Visibility as Class;
 use crate::services::devices::{
     ComponentView, DeviceView, EventView, HistoryFilter, LineageNode as LineageView, ReadError,
 };
@@ -51,32 +50,20 @@ pub struct Product {
 pub struct Device(pub DeviceView);
 
 impl Device {
-    /// Whether the policy discloses a device attribute of `class` to the
-    /// caller, by its organisation's relationship to the device now.
-    fn shows(&self, ctx: &Context<'_>, class: Class) -> Result<bool> {
-        Ok(crate::policy::shows_device_attribute(
-            principal(ctx)?,
-            self.0.custodian.as_deref(),
-            self.0.service_partner.as_deref(),
-            class,
-        ))
-    }
-
-    /// A partner-class attribute as the policy discloses it; one that is
+    /// A partner-class attribute the service disclosed; one that is
     /// returned is noted for the request's access-log row.
-    fn partner<'a>(&'a self, ctx: &Context<'_>, value: Option<&'a str>) -> Result<Option<&'a str>> {
-        if !self.shows(ctx, Class::Partner)? {
-            return Ok(None);
-        }
+    fn partner<'a>(&'a self, ctx: &Context<'_>, value: Option<&'a str>) -> Option<&'a str> {
         if value.is_some()
             && let Some(reads) = ctx.data_opt::<std::sync::Arc<super::AttributeReads>>()
         {
             reads.note(&self.0.gtin, &self.0.serial);
         }
-        Ok(value)
+        value
     }
 }
 
+// Every attribute comes decided by the policy (services::devices): null
+// when the caller may not see it.
 #[Object]
 impl Device {
     async fn gtin(&self) -> &str {
@@ -91,46 +78,38 @@ impl Device {
         &self.0.digital_link
     }
     /// Public (the lot is in the label's Digital Link).
-    async fn lot(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(self
-            .shows(ctx, Class::Public)?
-            .then_some(self.0.lot.as_deref())
-            .flatten())
+    async fn lot(&self) -> Option<&str> {
+        self.0.lot.as_deref()
     }
     /// Partner class (instance master data).
-    async fn revision(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+    async fn revision(&self, ctx: &Context<'_>) -> Option<&str> {
         self.partner(ctx, self.0.revision.as_deref())
     }
     /// Set by events only: commissioned, in_transit, in_stock, installed,
     /// in_repair, returned, recalled, stolen, decommissioned. Public.
-    async fn status(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        Ok(self
-            .shows(ctx, Class::Public)?
-            .then_some(self.0.status.as_str()))
+    async fn status(&self) -> Option<&str> {
+        self.0.status.map(|s| s.as_str())
     }
     /// The slug of the organisation holding the device (a component follows
     /// its parent). Partner class: shown to the holder, the service partner,
     /// and the roles that see every device's partner fields.
-    async fn custodian(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+    async fn custodian(&self, ctx: &Context<'_>) -> Option<&str> {
         self.partner(ctx, self.0.custodian.as_deref())
     }
     /// Partner class, like `custodian`.
     #[graphql(name = "servicePartner")]
-    async fn service_partner(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+    async fn service_partner(&self, ctx: &Context<'_>) -> Option<&str> {
         self.partner(ctx, self.0.service_partner.as_deref())
     }
     /// Public.
-    async fn product(&self, ctx: &Context<'_>) -> Result<Option<Product>> {
-        if !self.shows(ctx, Class::Public)? {
-            return Ok(None);
-        }
-        Ok(self.0.product.as_ref().map(|p| Product {
+    async fn product(&self) -> Option<Product> {
+        self.0.product.as_ref().map(|p| Product {
             gtin: p.gtin.clone(),
             name: p.name.clone(),
             model: p.model.clone(),
             warranty_months: p.warranty_months,
             warranty_terms: p.warranty_terms.clone(),
-        }))
+        })
     }
 
     /// The device's events (oldest first unless `newestFirst`), as a Relay
@@ -159,7 +138,7 @@ impl Device {
             newest_first,
         };
         let events = portal(ctx)
-            .history(principal(ctx)?, super::client(ctx), &self.0, &filter)
+            .history(principal(ctx)?.into(), super::client(ctx), &self.0, &filter)
             .await
             .map_err(read_error)?;
         // A page is at most HISTORY_PAGE.1 events; without `first` or
@@ -213,7 +192,7 @@ impl Device {
             && let Some(loader) = ctx.data_opt::<DataLoader<DeviceLoader>>()
         {
             return Ok(loader
-                .load_one(ComponentsOf(self.0.id))
+                .load_one(ComponentsOf(self.0.handle))
                 .await
                 .map_err(internal)?
                 .unwrap_or_default()
@@ -222,7 +201,7 @@ impl Device {
                 .collect());
         }
         Ok(portal(ctx)
-            .components(principal(ctx)?, &self.0, at, include_removed)
+            .components(principal(ctx)?.into(), &self.0, at, include_removed)
             .await
             .map_err(read_error)?
             .into_iter()
@@ -234,14 +213,15 @@ impl Device {
     /// day, which every role but the auditor may see.
     #[graphql(name = "latestEvent")]
     async fn latest_event(&self, ctx: &Context<'_>) -> Result<Option<LatestEvent>> {
-        if !self.shows(ctx, Class::Public)? {
+        // Public, like the status it explains.
+        if self.0.status.is_none() {
             return Ok(None);
         }
         let Some(loader) = ctx.data_opt::<DataLoader<DeviceLoader>>() else {
             return Ok(None);
         };
         Ok(loader
-            .load_one(LatestOf(self.0.id))
+            .load_one(LatestOf(self.0.handle))
             .await
             .map_err(internal)?
             .map(|e| LatestEvent {
@@ -253,7 +233,7 @@ impl Device {
     /// The device this one is installed in now.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Device>> {
         Ok(portal(ctx)
-            .parent(principal(ctx)?, &self.0)
+            .parent(principal(ctx)?.into(), &self.0)
             .await
             .map_err(read_error)?
             .map(Device))
@@ -265,7 +245,7 @@ impl Device {
     async fn lineage(&self, ctx: &Context<'_>, at: Option<String>) -> Result<Vec<LineageNode>> {
         let at = parse_time("at", at)?;
         Ok(portal(ctx)
-            .lineage(principal(ctx)?, &self.0, at)
+            .lineage(principal(ctx)?.into(), &self.0, at)
             .await
             .map_err(read_error)?
             .into_iter()

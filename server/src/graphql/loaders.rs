@@ -7,16 +7,15 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 
 use crate::services::Portal;
-use crate::services::devices::ComponentView;
-use crate::services::devices::LatestEventView;
+use crate::services::devices::{ComponentView, DeviceHandle, LatestEventView};
 
 /// Key: the components installed now in this device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct ComponentsOf(pub i64);
+pub struct ComponentsOf(pub DeviceHandle);
 
 /// Key: this device's latest event.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub struct LatestOf(pub i64);
+pub struct LatestOf(pub DeviceHandle);
 
 /// The portal and the caller: what a loader returns is decided for it.
 pub struct DeviceLoader(pub Arc<Portal>, pub crate::auth::Principal);
@@ -29,7 +28,7 @@ impl Loader<ComponentsOf> for DeviceLoader {
         &self,
         keys: &[ComponentsOf],
     ) -> Result<HashMap<ComponentsOf, Self::Value>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let ids: Vec<DeviceHandle> = keys.iter().map(|k| k.0).collect();
         let mut found = self
             .0
             .current_components(&self.1, &ids)
@@ -47,7 +46,7 @@ impl Loader<LatestOf> for DeviceLoader {
     type Error = Arc<String>;
 
     async fn load(&self, keys: &[LatestOf]) -> Result<HashMap<LatestOf, Self::Value>, Self::Error> {
-        let ids: Vec<i64> = keys.iter().map(|k| k.0).collect();
+        let ids: Vec<DeviceHandle> = keys.iter().map(|k| k.0).collect();
         let found = self
             .0
             .latest_events(&ids)

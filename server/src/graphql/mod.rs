@@ -4,6 +4,7 @@
 
 mod device;
 mod errors;
+mod ids;
 mod inputs;
 pub mod loaders;
 mod mutation;
@@ -120,7 +121,7 @@ pub async fn execute(
     if !devices.is_empty() {
         portal
             .record_read(crate::services::access::row(
-                &principal,
+                (&principal).into(),
                 client,
                 "device.attributes",
                 devices,

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, Object, Result, SimpleObject};
 use super::device::{Device, parse_time};
 use super::{ErrorCode, internal, portal, principal, unauthenticated};
 use crate::auth::{self, Principal};
-use crate::services::devices::ReadError;
+use crate::services::devices::{DeviceHandle, ReadError};
 
 pub struct Query;
 
@@ -82,7 +82,7 @@ impl Query {
             from: parse_time("from", from)?,
             to: parse_time("to", to)?,
         };
-        let after = after_cursor(after)?;
+        let after = access_log_cursor(after)?;
         let first = first.map_or(super::ACCESS_LOG_PAGE.0 as u64, |f| {
             f.clamp(1, super::ACCESS_LOG_PAGE.1 as i32) as u64
         });
@@ -132,7 +132,7 @@ impl Query {
         first: Option<i32>,
     ) -> Result<
         async_graphql::connection::Connection<
-            i64,
+            DeviceCursor,
             Device,
             async_graphql::connection::EmptyFields,
             async_graphql::connection::EmptyFields,
@@ -143,7 +143,9 @@ impl Query {
             gtin,
             lot,
             status,
-            custodian,
+            custodian: custodian
+                .map(|c| super::ids::slug("custodian", &c))
+                .transpose()?,
             created_from: parse_time("createdFrom", created_from)?,
             created_to: parse_time("createdTo", created_to)?,
         };
@@ -156,12 +158,12 @@ impl Query {
             .await
             .map_err(read_error)?;
         let more = devices.len() as u64 > first;
-        let mut c = Connection::new(after > 0, more);
+        let mut c = Connection::new(after.is_some(), more);
         c.edges.extend(
             devices
                 .into_iter()
                 .take(first as usize)
-                .map(|d| Edge::new(d.id, Device(d))),
+                .map(|d| Edge::new(DeviceCursor(d.handle), Device(d))),
         );
         Ok(c)
     }
@@ -193,7 +195,8 @@ impl Query {
         gtin: String,
         serial: String,
     ) -> Result<Option<Device>> {
-        match portal(ctx).device(principal(ctx)?, &gtin, &serial).await {
+        let key = super::ids::device_key(&gtin, &serial)?;
+        match portal(ctx).device(principal(ctx)?.into(), &key).await {
             Ok(Some(d)) => Ok(Some(Device(d))),
             Ok(None) => Err(not_found()),
             Err(e) => Err(read_error(e)),
@@ -208,8 +211,9 @@ impl Query {
         ctx: &Context<'_>,
         uri: String,
     ) -> Result<Option<Device>> {
+        let link = super::ids::digital_link(&uri)?;
         match portal(ctx)
-            .device_by_digital_link(principal(ctx)?, &uri)
+            .device_by_digital_link(principal(ctx)?.into(), link)
             .await
         {
             Ok(Some(d)) => Ok(Some(Device(d))),
@@ -236,12 +240,38 @@ pub struct AccessEntry {
 
 /// The row id an `after` cursor of an id-ordered list points at (0 for
 /// the start).
-fn after_cursor(after: Option<String>) -> Result<i64> {
+/// An access-log page cursor: the row's number in the log (rows are
+/// numbered in the open: the log is the auditors').
+fn access_log_cursor(after: Option<String>) -> Result<i64> {
     use async_graphql::connection::CursorType;
     match after {
         Some(c) => <i64 as CursorType>::decode_cursor(&c)
             .map_err(|_| ErrorCode::InvalidInput.error("after: not a cursor of this list")),
         None => Ok(0),
+    }
+}
+
+fn after_cursor(after: Option<String>) -> Result<Option<DeviceHandle>> {
+    after
+        .map(|c| {
+            DeviceHandle::from_cursor(&c)
+                .ok_or_else(|| ErrorCode::InvalidInput.error("after: not a cursor of this list"))
+        })
+        .transpose()
+}
+
+/// A device list's page cursor, as the services write it.
+pub struct DeviceCursor(DeviceHandle);
+
+impl async_graphql::connection::CursorType for DeviceCursor {
+    type Error = &'static str;
+    fn decode_cursor(s: &str) -> std::result::Result<Self, Self::Error> {
+        DeviceHandle::from_cursor(s)
+            .map(DeviceCursor)
+            .ok_or("not a cursor of this list")
+    }
+    fn encode_cursor(&self) -> String {
+        self.0.cursor()
     }
 }
 

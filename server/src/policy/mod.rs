@@ -6,10 +6,10 @@
 //! nothing else decides.
 
 mod operations;
-pub use operations::{Operation, may};
+pub use operations::{CaptureKind, Operation, capture_refusal, may, role_refusal};
 
 use crate::domain::custody::{Custody, Kind, span_at};
-use crate::domain::principal::{Principal, Role};
+use crate::domain::principal::{Audience, Role, Viewer};
 use crate::domain::visibility::Visibility;
 
 /// The caller's organisation's relationship to a device, for one event.
@@ -25,16 +25,19 @@ pub enum Relationship {
     /// It is the warranty provider assigned to the device's product in the
     /// device's region.
     WarrantyProvider,
-    /// None of the above.
+    /// The device was shipped to it and it has not received it yet.
+    ShippedTo,
+    /// None of the above (always, for a viewer that is no member).
     None,
 }
 
 impl Relationship {
-    pub const ALL: [Relationship; 5] = [
+    pub const ALL: [Relationship; 6] = [
         Relationship::CurrentCustodian,
         Relationship::PastCustodian,
         Relationship::ServicePartner,
         Relationship::WarrantyProvider,
+        Relationship::ShippedTo,
         Relationship::None,
     ];
 
@@ -44,6 +47,7 @@ impl Relationship {
             Relationship::PastCustodian => "past custodian",
             Relationship::ServicePartner => "service partner",
             Relationship::WarrantyProvider => "warranty provider",
+            Relationship::ShippedTo => "shipped to",
             Relationship::None => "none",
         }
     }
@@ -75,11 +79,32 @@ impl Disclosure {
 /// may capture what", decides which). Only such principals may send large
 /// request bodies.
 pub fn may_capture(role: Role) -> bool {
-    may(role, Operation::CaptureEvents)
+    operations::role_may(role, Relationship::None, Operation::CaptureEvents)
 }
 
-/// The policy table (docs/access-policy.md, "Policy table").
-pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disclosure {
+/// The policy table (docs/access-policy.md, "Policy table"): what `viewer`
+/// gets of a field of `class` of an event of a device it stood in
+/// `relationship` to when the event happened — or, for a device's own
+/// attributes (status, custodian, revision, …), stands in now.
+pub fn decide(viewer: Viewer<'_>, relationship: Relationship, class: Visibility) -> Disclosure {
+    match viewer {
+        Viewer::Member(p) => decide_role(p.role, relationship, class),
+        Viewer::Certificate(Audience::Regulator) => {
+            decide_role(Role::Regulator, Relationship::None, class)
+        }
+        // The public: public fields only (whether it reads a history at
+        // all is `Operation::ReadHistory`).
+        Viewer::Anonymous | Viewer::Customer | Viewer::Certificate(Audience::Public) => {
+            if class == Visibility::Public {
+                Disclosure::Disclose
+            } else {
+                Disclosure::Absent
+            }
+        }
+    }
+}
+
+fn decide_role(role: Role, relationship: Relationship, class: Visibility) -> Disclosure {
     use Disclosure::{Absent, Commitment, Disclose};
     use Visibility::{Internal, Partner, Personal, Public};
     match role {
@@ -97,11 +122,15 @@ pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disc
         // while they held the device, or of any event of a device they
         // service; never internal or personal fields. A warranty provider
         // sees the device and its public fields: partner fields come only
-        // with a claim (issue 17).
+        // with a claim (issue 17). A device shipped to it and not yet
+        // received is not yet its own.
         Role::Distributor | Role::ServicePartner | Role::WarrantyAgent => {
             match (relationship, class) {
                 (_, Public) => Disclose,
-                (Relationship::None | Relationship::WarrantyProvider, Partner) => Absent,
+                (
+                    Relationship::None | Relationship::WarrantyProvider | Relationship::ShippedTo,
+                    Partner,
+                ) => Absent,
                 (_, Partner) => Disclose,
                 (_, Internal | Personal) => Absent,
             }
@@ -109,24 +138,25 @@ pub fn decide(role: Role, relationship: Relationship, class: Visibility) -> Disc
     }
 }
 
-/// Whether a device attribute of `class` (status, custodian, revision, …)
-/// is disclosed to `principal`, by its organisation's relationship to the
-/// device now: its holder (`custodian`) or its service partner.
-pub fn shows_device_attribute(
-    principal: &Principal,
+/// The viewer's relationship to a device now, for the device's own
+/// attributes: its holder (`custodian`, a slug), its service partner, or
+/// none.
+pub fn relationship_now(
+    viewer: Viewer<'_>,
     custodian: Option<&str>,
     service_partner: Option<&str>,
-    class: Visibility,
-) -> bool {
-    let org = Some(principal.org.as_str());
-    let relationship = if custodian == org {
+) -> Relationship {
+    let Some(p) = viewer.principal() else {
+        return Relationship::None;
+    };
+    let org = Some(p.org.as_str());
+    if custodian == org {
         Relationship::CurrentCustodian
     } else if service_partner == org {
         Relationship::ServicePartner
     } else {
         Relationship::None
-    };
-    decide(principal.role, relationship, class) == Disclosure::Disclose
+    }
 }
 
 /// The field classes a role may read on some device: what capture errors
@@ -137,7 +167,7 @@ pub fn visible_classes(role: Role) -> Vec<Visibility> {
         .filter(|class| {
             Relationship::ALL
                 .iter()
-                .any(|rel| decide(role, *rel, *class) == Disclosure::Disclose)
+                .any(|rel| decide_role(role, *rel, *class) == Disclosure::Disclose)
         })
         .collect()
 }
@@ -146,7 +176,7 @@ pub fn visible_classes(role: Role) -> Vec<Visibility> {
 /// organisation holds or held, was shipped, or services — any other device
 /// does not exist for them.
 pub fn sees_every_device(role: Role) -> bool {
-    may(role, Operation::SeeEveryDevice)
+    operations::role_may(role, Relationship::None, Operation::SeeEveryDevice)
 }
 
 /// The organisation's relationship to `device` at the event whose leaf for
@@ -175,6 +205,8 @@ pub fn relationships_at(
     let spans = custody.held_spans(device, org);
     let otherwise = if custody.is_open(device, Kind::WarrantyProvider, org) {
         Relationship::WarrantyProvider
+    } else if custody.is_open(device, Kind::ShippedTo, org) {
+        Relationship::ShippedTo
     } else {
         Relationship::None
     };
@@ -217,162 +249,41 @@ pub fn may_see_device(custody: &Custody, device: i64, org: i64) -> bool {
     false
 }
 
-/// The caller's standing towards a device named in an event's `epcList`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Standing {
-    /// Admin or staff of the manufacturer.
-    Manufacturer,
-    /// Its organisation holds the device (directly or through a parent).
-    Holds,
-    /// The device was shipped to its organisation (it may record receipt).
-    ShippedTo,
-    /// Its organisation services the device or a device it is in.
-    Services,
+/// Every viewer of the documented tables, each with the relationships it
+/// can stand in: a member of each role in every relationship, the others
+/// in none. For tests.
+#[cfg(test)]
+pub(crate) fn table_viewers(
+    principals: &[crate::domain::principal::Principal],
+) -> Vec<(Viewer<'_>, Vec<Relationship>)> {
+    let mut out: Vec<(Viewer<'_>, Vec<Relationship>)> = principals
+        .iter()
+        .map(|p| (Viewer::Member(p), Relationship::ALL.to_vec()))
+        .collect();
+    for v in [
+        Viewer::Anonymous,
+        Viewer::Customer,
+        Viewer::Certificate(Audience::Public),
+        Viewer::Certificate(Audience::Regulator),
+    ] {
+        out.push((v, vec![Relationship::None]));
+    }
+    out
 }
 
-/// Why the role may not capture an event with this step and disposition
-/// for any device at all, with the member that says so; capture asks this
-/// before it loads a single device.
-pub fn role_refusal(
-    role: Role,
-    biz_step: Option<&str>,
-    disposition: Option<&str>,
-) -> Option<(&'static str, &'static str)> {
-    if role.is_manufacturer() {
-        return None;
-    }
-    if biz_step == Some("commissioning") {
-        return Some(("bizStep", "only the manufacturer commissions devices"));
-    }
-    if disposition == Some("recalled") {
-        return Some(("disposition", "only the manufacturer recalls devices"));
-    }
-    None
-}
-
-/// Why the caller may not capture an event with this step and disposition
-/// for a device it stands towards as given, or None when it may
-/// (docs/device-lifecycle.md, "Who may capture what").
-pub fn capture_refusal(
-    role: Role,
-    standing: Standing,
-    biz_step: Option<&str>,
-    disposition: Option<&str>,
-) -> Option<&'static str> {
-    if standing == Standing::Manufacturer || role.is_manufacturer() {
-        return None;
-    }
-    if let Some((_, reason)) = role_refusal(role, biz_step, disposition) {
-        return Some(reason);
-    }
-    let ends_life = matches!(disposition, Some("destroyed"))
-        || matches!(biz_step, Some("decommissioning") | Some("destroying"));
-    if ends_life && !(role == Role::Distributor && standing == Standing::Holds) {
-        return Some(
-            "only the manufacturer, or a distributor holding it, decommissions or destroys a device",
-        );
-    }
-    if disposition == Some("stolen") && standing != Standing::Holds {
-        return Some("only its holder or the manufacturer reports a device stolen");
-    }
-    if biz_step == Some(crate::domain::cbv::RECOVERING_STEP) && standing != Standing::Holds {
-        return Some("only its holder or the manufacturer records a recovery");
-    }
-    if standing == Standing::ShippedTo && biz_step != Some("receiving") {
-        return Some("a device shipped to you takes only its receipt");
-    }
-    None
+/// A member of each role, for tests.
+#[cfg(test)]
+pub(crate) fn one_of_each_role() -> Vec<crate::domain::principal::Principal> {
+    Role::ALL
+        .iter()
+        .map(|r| crate::domain::principal::Principal {
+            subject: format!("{r}-1"),
+            role: *r,
+            org: format!("{r}-org"),
+        })
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// The policy is pure: it imports only domain types, nothing that
-    /// reads files, the network or the database.
-    #[test]
-    fn the_policy_imports_nothing_that_does_io() {
-        let imports: Vec<&str> = include_str!("mod.rs")
-            .lines()
-            .filter(|l| l.starts_with("use ") || l.starts_with("pub use "))
-            .filter(|l| !l.contains("use super::") && !l.contains("use operations::"))
-            .collect();
-        assert!(!imports.is_empty());
-        for line in imports {
-            assert!(line.starts_with("use crate::domain::"), "{line}");
-        }
-    }
-
-    fn role_name(role: Role) -> &'static str {
-        role.as_str()
-    }
-
-    /// docs/access-policy.md carries the same table; the two must agree,
-    /// row for row.
-    #[test]
-    fn documented_table_matches_code() {
-        let doc = include_str!("../../../docs/access-policy.md");
-        let start = doc
-            .find("<!-- policy:start -->")
-            .expect("table start marker");
-        let end = doc.find("<!-- policy:end -->").expect("table end marker");
-        let mut rows = Vec::new();
-        for line in doc[start..end].lines().filter(|l| l.starts_with("| `")) {
-            let cells: Vec<String> = line
-                .split('|')
-                .map(|c| c.trim().trim_matches('`').to_owned())
-                .filter(|c| !c.is_empty())
-                .collect();
-            rows.push(cells);
-        }
-        let mut expected = Vec::new();
-        for role in Role::ALL {
-            for rel in Relationship::ALL {
-                let mut row = vec![role_name(role).to_owned(), rel.as_str().to_owned()];
-                row.extend(
-                    Visibility::ALL
-                        .iter()
-                        .map(|c| decide(role, rel, *c).as_str().to_owned()),
-                );
-                expected.push(row);
-            }
-        }
-        assert_eq!(rows, expected);
-    }
-
-    #[test]
-    fn invariants() {
-        for role in Role::ALL {
-            for rel in Relationship::ALL {
-                // Personal values are disclosed only to the manufacturer.
-                assert_eq!(
-                    decide(role, rel, Visibility::Personal) == Disclosure::Disclose,
-                    role.is_manufacturer(),
-                    "{role} {rel:?}"
-                );
-                // Public fields are disclosed to everyone but the auditor.
-                assert_eq!(
-                    decide(role, rel, Visibility::Public) == Disclosure::Disclose,
-                    role != Role::Auditor
-                );
-            }
-            assert_eq!(
-                visible_classes(role).contains(&Visibility::Internal),
-                sees_every_device(role) && role != Role::Auditor,
-                "{role}"
-            );
-        }
-        assert_eq!(
-            decide(Role::Distributor, Relationship::None, Visibility::Partner),
-            Disclosure::Absent
-        );
-        assert_eq!(
-            decide(
-                Role::ServicePartner,
-                Relationship::ServicePartner,
-                Visibility::Partner
-            ),
-            Disclosure::Disclose
-        );
-    }
-}
+#[path = "tests.rs"]
+mod tests;

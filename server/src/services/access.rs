@@ -50,9 +50,9 @@ pub enum AccessLogError {
     Store(#[from] crate::store::StoreError),
 }
 
-/// A row for `principal` doing `operation`.
+/// A row for `viewer` doing `operation`.
 pub fn row(
-    principal: &Principal,
+    viewer: crate::domain::principal::Viewer<'_>,
     client: &str,
     operation: &str,
     devices: Vec<String>,
@@ -64,9 +64,13 @@ pub fn row(
     classes.dedup();
     AccessRow {
         at: AccessRow::now(),
-        subject: principal.subject.clone(),
-        role: principal.role.as_str().to_owned(),
-        organisation: principal.org.clone(),
+        // A viewer that is no member is named by its kind.
+        subject: viewer
+            .principal()
+            .map_or("-", |p| p.subject.as_str())
+            .to_owned(),
+        role: viewer.name().to_owned(),
+        organisation: viewer.principal().map_or("", |p| p.org.as_str()).to_owned(),
         operation: operation.to_owned(),
         devices,
         classes,
@@ -154,7 +158,11 @@ impl Portal {
         after: i64,
         limit: u64,
     ) -> Result<Vec<(i64, AccessRow)>, AccessLogError> {
-        if !crate::policy::may(principal.role, crate::policy::Operation::ReadAccessLog) {
+        if !crate::policy::may(
+            principal.into(),
+            crate::policy::Relationship::None,
+            crate::policy::Operation::ReadAccessLog,
+        ) {
             return Err(AccessLogError::Forbidden(
                 "only auditors and admins read the access log".into(),
             ));
@@ -226,7 +234,8 @@ impl Portal {
         reason: &str,
     ) -> Result<Option<Vec<PersonalField>>, AccessLogError> {
         if !crate::policy::may(
-            principal.role,
+            principal.into(),
+            crate::policy::Relationship::None,
             crate::policy::Operation::RequestPersonalData,
         ) {
             return Err(AccessLogError::Forbidden(
@@ -269,7 +278,7 @@ fn row_for(
     fields: usize,
 ) -> AccessRow {
     row(
-        principal,
+        principal.into(),
         client,
         "requestPersonalData",
         vec![format!("{gtin}/{serial}")],

@@ -28,7 +28,11 @@ pub(super) fn invalid(field: &'static str, reason: impl Into<String>) -> Referen
 }
 
 pub(super) fn check_staff(p: &Principal) -> Result<(), ReferenceError> {
-    if crate::policy::may(p.role, crate::policy::Operation::WriteReferenceData) {
+    if crate::policy::may(
+        p.into(),
+        crate::policy::Relationship::None,
+        crate::policy::Operation::WriteReferenceData,
+    ) {
         Ok(())
     } else {
         Err(ReferenceError::Forbidden)
@@ -59,7 +63,7 @@ pub(super) fn write_row(
     target: &str,
 ) -> crate::store::access::AccessRow {
     super::access::row(
-        p,
+        p.into(),
         &super::access::current_client(),
         operation,
         devices,

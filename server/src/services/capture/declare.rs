@@ -277,7 +277,7 @@ impl Portal {
         devices.sort();
         devices.dedup();
         tx.append_access(&[crate::services::access::row(
-            principal,
+            principal.into(),
             client,
             "captureEvents",
             devices,

@@ -30,17 +30,19 @@ use planner::Planner;
 
 pub const MAX_BATCH: usize = 10_000;
 
-/// Device statuses, set by events only (docs/device-lifecycle.md).
+/// Device statuses, set by events only (docs/device-lifecycle.md), as
+/// stored: the names of [`DeviceStatus`](crate::domain::status::DeviceStatus).
 pub mod status {
-    pub const COMMISSIONED: &str = "commissioned";
-    pub const IN_TRANSIT: &str = "in_transit";
-    pub const IN_STOCK: &str = "in_stock";
-    pub const INSTALLED: &str = "installed";
-    pub const IN_REPAIR: &str = "in_repair";
-    pub const RETURNED: &str = "returned";
-    pub const RECALLED: &str = "recalled";
-    pub const STOLEN: &str = "stolen";
-    pub const DECOMMISSIONED: &str = "decommissioned";
+    use crate::domain::status::DeviceStatus;
+    pub const COMMISSIONED: &str = DeviceStatus::Commissioned.as_str();
+    pub const IN_TRANSIT: &str = DeviceStatus::InTransit.as_str();
+    pub const IN_STOCK: &str = DeviceStatus::InStock.as_str();
+    pub const INSTALLED: &str = DeviceStatus::Installed.as_str();
+    pub const IN_REPAIR: &str = DeviceStatus::InRepair.as_str();
+    pub const RETURNED: &str = DeviceStatus::Returned.as_str();
+    pub const RECALLED: &str = DeviceStatus::Recalled.as_str();
+    pub const STOLEN: &str = DeviceStatus::Stolen.as_str();
+    pub const DECOMMISSIONED: &str = DeviceStatus::Decommissioned.as_str();
     /// The portal's own business step that ends a theft (CBV has none):
     /// docs/device-lifecycle.md, "Recovery".
     pub const RECOVERING_STEP: &str = crate::domain::cbv::RECOVERING_STEP;
@@ -183,7 +185,7 @@ impl Portal {
         let result = self.capture_inner(principal, client, raw).await;
         if let Err(e) = &result {
             self.record_read(super::access::row(
-                principal,
+                principal.into(),
                 client,
                 "captureEvents",
                 Vec::new(),
@@ -291,7 +293,11 @@ impl Portal {
                     "a batch with an errorDeclaration holds error declarations only".into(),
                 ));
             }
-            if !crate::policy::may(principal.role, crate::policy::Operation::DeclareInError) {
+            if !crate::policy::may(
+                principal.into(),
+                crate::policy::Relationship::None,
+                crate::policy::Operation::DeclareInError,
+            ) {
                 return Err(CaptureError::Forbidden(
                     "only the manufacturer declares events in error".into(),
                 ));
@@ -453,7 +459,7 @@ impl Portal {
             devices.sort();
             devices.dedup();
             tx.append_access(&[super::access::row(
-                principal,
+                principal.into(),
                 client,
                 "captureEvents",
                 devices,

@@ -7,7 +7,7 @@ use super::{Rejection, key_str, status, status_after};
 use crate::auth::Role;
 use crate::domain::custody::{MAX_ASSEMBLY_DEPTH, Party, Snapshot, changes};
 use crate::domain::event::{Action, DeviceRef, EventType, ValidEvent};
-use crate::policy::{self, Standing};
+use crate::policy::{self, Relationship};
 use crate::store::capture::{
     CustodyChange, DeviceHandle, DeviceState, NewDevice, NewEvent, NewLink, WritePlan,
 };
@@ -80,20 +80,22 @@ impl Planner {
             .unwrap_or_default()
     }
 
-    /// The caller's standing towards a device it names: it holds it, it
-    /// was shipped to it (which lets it record only the receipt), or it
-    /// services it or a device it is in. None: the device does not exist
-    /// for the caller, and is reported exactly like an unknown one.
-    fn standing(&self, h: DeviceHandle, receiving: bool) -> Option<Standing> {
+    /// The caller's relationship to a device it names, now: it holds it
+    /// (directly or through the device it is in), it was shipped to it
+    /// (which lets it record only the receipt), or it services it or a
+    /// device it is in. None: the device does not exist for the caller,
+    /// and is reported exactly like an unknown one. For the manufacturer
+    /// every device exists.
+    fn standing(&self, h: DeviceHandle, receiving: bool) -> Option<Relationship> {
         if self.role.is_manufacturer() {
-            return Some(Standing::Manufacturer);
+            return Some(Relationship::None);
         }
         let d = self.devices.get(&h)?;
         if self.custodian(h) == Some(self.org_id) {
-            return Some(Standing::Holds);
+            return Some(Relationship::CurrentCustodian);
         }
         if receiving && d.state.shipped_to_id == Some(self.org_id) {
-            return Some(Standing::ShippedTo);
+            return Some(Relationship::ShippedTo);
         }
         // The service partner of the device or of any device it is in.
         let mut current = Some(h);
@@ -104,7 +106,7 @@ impl Planner {
                 .get(&c)
                 .is_some_and(|x| x.service_partner_id == Some(self.org_id))
             {
-                return Some(Standing::Services);
+                return Some(Relationship::ServicePartner);
             }
             current = self.parent_of.get(&c).map(|(p, _)| *p);
         }

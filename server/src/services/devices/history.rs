@@ -7,27 +7,30 @@ use std::collections::{BTreeMap, HashMap};
 use serde_json::Value;
 
 use super::{DeviceView, EventView, FieldView, HistoryFilter, ReadError};
-use crate::auth::Principal;
+use crate::domain::principal::Viewer;
 use crate::domain::visibility::Visibility;
-use crate::policy::{self, Disclosure, Relationship};
+use crate::policy::{self, Disclosure, Operation, Relationship};
 use crate::services::Portal;
 use crate::store::StoreError;
 use crate::store::devices::EventRecord;
 
 impl Portal {
-    /// The device's events the caller may see, with only the fields the
-    /// caller may see.
+    /// The device's events the viewer may see, with only the fields the
+    /// viewer may see; none for a viewer that reads no history.
     pub async fn history(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         client: &str,
         device: &DeviceView,
         filter: &HistoryFilter,
     ) -> Result<Vec<EventView>, ReadError> {
-        let leaves = self.store.leaf_indexes_of_device(device.id).await?;
-        let records = self.store.events_of_device(device.id).await?;
+        if !policy::may(viewer, Relationship::None, Operation::ReadHistory) {
+            return Ok(Vec::new());
+        }
+        let leaves = self.store.leaf_indexes_of_device(device.id()).await?;
+        let records = self.store.events_of_device(device.id()).await?;
         let relationships = self
-            .relationships(principal, device, &records, &leaves)
+            .relationships(viewer, device, &records, &leaves)
             .await?;
         let ids: Vec<i64> = records.iter().map(|e| e.id).collect();
         let mut erased = self.store.erased_names(&ids).await?;
@@ -36,11 +39,11 @@ impl Portal {
         let needs_commitments = Relationship::ALL.iter().any(|rel| {
             Visibility::ALL
                 .iter()
-                .any(|c| policy::decide(principal.role, *rel, *c) == Disclosure::Commitment)
+                .any(|c| policy::decide(viewer, *rel, *c) == Disclosure::Commitment)
         });
         let mut commitments: HashMap<i64, BTreeMap<String, String>> = HashMap::new();
         if needs_commitments {
-            for leaf in self.store.leaves_of_device(device.id).await? {
+            for leaf in self.store.leaves_of_device(device.id()).await? {
                 if let Ok(decoded) = crate::ledger::Leaf::decode(&leaf.data) {
                     // The eventID is committed as the leaf's `event`.
                     let mut map: BTreeMap<String, String> = decoded
@@ -84,7 +87,7 @@ impl Portal {
                 )
                 .filter_map(|(name, value, class, erased)| {
                     let class: Visibility = class.parse().ok()?;
-                    match policy::decide(principal.role, relationship, class) {
+                    match policy::decide(viewer, relationship, class) {
                         Disclosure::Absent => None,
                         Disclosure::Disclose => Some(FieldView {
                             name,
@@ -114,7 +117,7 @@ impl Portal {
                 record_time: e.record_time,
             });
         }
-        self.decide_members(principal, device, &mut events).await?;
+        self.decide_members(viewer, device, &mut events).await?;
         // A read that returns non-public values is audited.
         let mut returned: Vec<Visibility> = events
             .iter()
@@ -126,7 +129,7 @@ impl Portal {
         returned.dedup();
         if !returned.is_empty() {
             self.record_read(crate::services::access::row(
-                principal,
+                viewer,
                 client,
                 "device.history",
                 vec![format!("{}/{}", device.gtin, device.serial)],
@@ -141,23 +144,25 @@ impl Portal {
         Ok(events)
     }
 
-    /// The caller's organisation's relationship to the device at each of
+    /// The viewer's organisation's relationship to the device at each of
     /// its events: a lookup in the custody intervals written at capture
-    /// (`policy::relationship_at`), never a replay of the history.
+    /// (`policy::relationship_at`), never a replay of the history. A
+    /// viewer that is no member, or sees every device, relates to none.
     async fn relationships(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
         records: &[EventRecord],
         leaves: &HashMap<i64, i64>,
     ) -> Result<Vec<Relationship>, StoreError> {
-        if policy::sees_every_device(principal.role) {
-            return Ok(vec![Relationship::None; records.len()]);
-        }
+        let principal = match viewer.principal() {
+            Some(p) if !policy::sees_every_device(p.role) => p,
+            _ => return Ok(vec![Relationship::None; records.len()]),
+        };
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
             return Ok(vec![Relationship::None; records.len()]);
         };
-        let custody = self.store.custody_chain(&[device.id]).await?;
+        let custody = self.store.custody_chain(&[device.id()]).await?;
         // An event without a leaf for the device (none should exist) gets
         // no relationship.
         let positions: Vec<Option<u64>> = records
@@ -165,7 +170,7 @@ impl Portal {
             .map(|e| leaves.get(&e.id).and_then(|l| u64::try_from(*l).ok()))
             .collect();
         let known: Vec<u64> = positions.iter().flatten().copied().collect();
-        let mut found = policy::relationships_at(&custody, device.id, org.id, &known).into_iter();
+        let mut found = policy::relationships_at(&custody, device.id(), org.id, &known).into_iter();
         Ok(positions
             .iter()
             .map(|p| match p {

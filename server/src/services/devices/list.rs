@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::{ComponentView, DeviceView, ReadError};
+use super::{ComponentView, DeviceHandle, DeviceView, ReadError};
 use crate::auth::Principal;
 use crate::policy;
 use crate::services::Portal;
@@ -17,20 +17,19 @@ pub struct DeviceListFilter {
     pub gtin: Option<String>,
     pub lot: Option<String>,
     pub status: Option<String>,
-    /// An organisation slug.
-    pub custodian: Option<String>,
+    pub custodian: Option<crate::domain::organisation::Slug>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
 }
 
 impl Portal {
-    /// A page of the devices the caller may see, ascending by id, after
-    /// the device with id `after`.
+    /// A page of the devices the caller may see, in the order they were
+    /// created, after the device `after` (none: from the first).
     pub async fn devices(
         &self,
         principal: &Principal,
         filter: &DeviceListFilter,
-        after: i64,
+        after: Option<DeviceHandle>,
         limit: u64,
     ) -> Result<Vec<DeviceView>, ReadError> {
         let gtin = match &filter.gtin {
@@ -47,13 +46,13 @@ impl Portal {
         if !policy::sees_every_device(principal.role)
             && filter
                 .custodian
-                .as_deref()
-                .is_some_and(|c| c != principal.org)
+                .as_ref()
+                .is_some_and(|c| c.as_str() != principal.org)
         {
             return Ok(Vec::new());
         }
         let custodian_id = match &filter.custodian {
-            Some(slug) => match self.store.organisation_by_slug(slug).await? {
+            Some(slug) => match self.store.organisation_by_slug(slug.as_str()).await? {
                 Some(o) => Some(o.id),
                 None => return Ok(Vec::new()),
             },
@@ -79,11 +78,11 @@ impl Portal {
                     created_to: filter.created_to,
                 },
                 scope,
-                after,
+                after.map_or(0, DeviceHandle::id),
                 limit,
             )
             .await?;
-        Ok(self.views(rows).await?)
+        Ok(self.views(principal.into(), rows).await?)
     }
 }
 
@@ -95,9 +94,10 @@ impl Portal {
     pub async fn current_components(
         &self,
         principal: &Principal,
-        parents: &[i64],
-    ) -> Result<HashMap<i64, Vec<ComponentView>>, StoreError> {
-        let mut links = self.store.open_links(parents, true).await?;
+        parents: &[DeviceHandle],
+    ) -> Result<HashMap<DeviceHandle, Vec<ComponentView>>, StoreError> {
+        let parents: Vec<i64> = parents.iter().map(|h| h.id()).collect();
+        let mut links = self.store.open_links(&parents, true).await?;
         if !policy::sees_every_device(principal.role) {
             let org = self.store.organisation_by_slug(&principal.org).await?;
             let ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
@@ -110,19 +110,21 @@ impl Portal {
         let child_ids: Vec<i64> = links.iter().map(|l| l.child_id).collect();
         let children = self.store.devices_by_ids(&child_ids).await?;
         let views: HashMap<i64, DeviceView> = self
-            .views(children)
+            .views(principal.into(), children)
             .await?
             .into_iter()
-            .map(|v| (v.id, v))
+            .map(|v| (v.id(), v))
             .collect();
-        let mut out: HashMap<i64, Vec<ComponentView>> = HashMap::new();
+        let mut out: HashMap<DeviceHandle, Vec<ComponentView>> = HashMap::new();
         for l in links {
             if let Some(v) = views.get(&l.child_id) {
-                out.entry(l.parent_id).or_default().push(ComponentView {
-                    device: v.clone(),
-                    installed_at: l.installed_at,
-                    removed_at: None,
-                });
+                out.entry(DeviceHandle(l.parent_id))
+                    .or_default()
+                    .push(ComponentView {
+                        device: v.clone(),
+                        installed_at: l.installed_at,
+                        removed_at: None,
+                    });
             }
         }
         Ok(out)
@@ -132,11 +134,12 @@ impl Portal {
     /// step and its day in the event's own offset.
     pub async fn latest_events(
         &self,
-        ids: &[i64],
-    ) -> Result<HashMap<i64, super::LatestEventView>, StoreError> {
+        devices: &[DeviceHandle],
+    ) -> Result<HashMap<DeviceHandle, super::LatestEventView>, StoreError> {
+        let ids: Vec<i64> = devices.iter().map(|h| h.id()).collect();
         Ok(self
             .store
-            .latest_events(ids)
+            .latest_events(&ids)
             .await?
             .into_iter()
             .map(|(id, e)| {
@@ -146,7 +149,7 @@ impl Portal {
                     .unwrap_or_else(|_| chrono::Offset::fix(&chrono::Utc));
                 let day = e.event_time.with_timezone(&offset).format("%Y-%m-%d");
                 (
-                    id,
+                    DeviceHandle(id),
                     super::LatestEventView {
                         biz_step: e.biz_step,
                         event_date: day.to_string(),

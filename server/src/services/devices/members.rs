@@ -8,9 +8,9 @@ use std::collections::HashSet;
 use serde_json::Value;
 
 use super::{DeviceView, EventView};
-use crate::auth::Principal;
 use crate::domain::event::device_key_of;
-use crate::policy;
+use crate::domain::principal::Viewer;
+use crate::policy::{self, Operation, Relationship};
 use crate::services::Portal;
 use crate::store::StoreError;
 
@@ -26,16 +26,18 @@ fn uris(value: &Value) -> Vec<&str> {
 }
 
 impl Portal {
-    /// Removes from the events' device members every device the caller may
+    /// Removes from the events' device members every device the viewer may
     /// not see; a `parentID` it may not see is removed whole. The history's
-    /// own device always stays. Viewers who see every device keep all.
+    /// own device always stays. Viewers who see every device keep all; the
+    /// public (a customer, a public certificate) sees besides the unit only
+    /// the components installed in it now.
     pub(super) async fn decide_members(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
         events: &mut [EventView],
     ) -> Result<(), StoreError> {
-        if policy::sees_every_device(principal.role) {
+        if policy::may(viewer, Relationship::None, Operation::SeeEveryDevice) {
             return Ok(());
         }
         let own = format!("{}/{}", device.gtin, device.serial);
@@ -55,8 +57,18 @@ impl Portal {
         }
         let keys: Vec<(String, String)> = keys.into_iter().collect();
         let ids = self.store.device_ids_by_keys(&keys).await?;
-        let org = self.store.organisation_by_slug(&principal.org).await?;
+        let org = match viewer.principal() {
+            Some(p) => self.store.organisation_by_slug(&p.org).await?,
+            None => None,
+        };
         let visible: HashSet<String> = match org {
+            None if viewer.principal().is_none() => {
+                let inside = self.installed_now(device.id()).await?;
+                ids.iter()
+                    .filter(|(_, id)| inside.contains(id))
+                    .map(|((g, s), _)| format!("{g}/{s}"))
+                    .collect()
+            }
             None => HashSet::new(),
             Some(org) => {
                 let wanted: Vec<i64> = ids.values().copied().collect();
@@ -97,5 +109,25 @@ impl Portal {
             });
         }
         Ok(())
+    }
+}
+
+impl Portal {
+    /// The devices installed now in `device`, at any depth.
+    async fn installed_now(&self, device: i64) -> Result<HashSet<i64>, StoreError> {
+        let mut inside = HashSet::new();
+        let mut frontier = vec![device];
+        for _ in 0..crate::domain::custody::MAX_ASSEMBLY_DEPTH {
+            let links = self.store.open_links(&frontier, true).await?;
+            frontier = links
+                .into_iter()
+                .map(|l| l.child_id)
+                .filter(|c| inside.insert(*c))
+                .collect();
+            if frontier.is_empty() {
+                break;
+            }
+        }
+        Ok(inside)
     }
 }

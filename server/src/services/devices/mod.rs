@@ -19,10 +19,11 @@ mod members;
 pub use list::DeviceListFilter;
 
 use super::Portal;
-use crate::auth::Principal;
+use crate::domain::principal::Viewer;
+use crate::domain::status::DeviceStatus;
 use crate::domain::visibility::Visibility;
-use crate::domain::{DeviceKey, DigitalLink, DlParseOptions, canonical_uri, parse_digital_link};
-use crate::policy;
+use crate::domain::{DeviceKey, DigitalLink, canonical_uri};
+use crate::policy::{self, Disclosure, Operation, Relationship};
 use crate::store::StoreError;
 use crate::store::capture::DeviceRow;
 use crate::store::devices::LinkRecord;
@@ -44,18 +45,58 @@ pub struct ProductView {
     pub warranty_terms: String,
 }
 
+/// A device as services hand it out: which one it is, for the services
+/// alone (no database id leaves them).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DeviceHandle(i64);
+
+impl DeviceHandle {
+    pub(in crate::services) fn id(self) -> i64 {
+        self.0
+    }
+
+    /// The handle as a page cursor of device lists: a position in the
+    /// list, which decides nothing about what the list shows.
+    pub fn cursor(self) -> String {
+        self.0.to_string()
+    }
+
+    /// A cursor written by [`DeviceHandle::cursor`].
+    pub fn from_cursor(text: &str) -> Option<DeviceHandle> {
+        text.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .map(DeviceHandle)
+    }
+}
+
+/// A device as one viewer may see it: every attribute already decided by
+/// the policy, by the viewer's relationship to the device now (`None` when
+/// it is not disclosed).
 #[derive(Clone, Debug)]
 pub struct DeviceView {
-    pub(crate) id: i64,
+    pub handle: DeviceHandle,
     pub gtin: String,
     pub serial: String,
     pub digital_link: String,
+    /// Public (the lot is in the label's Digital Link).
     pub lot: Option<String>,
+    /// Partner class (instance master data).
     pub revision: Option<String>,
-    pub status: String,
+    /// Public.
+    pub status: Option<DeviceStatus>,
+    /// The holder's slug (a component follows its parent); partner class.
     pub custodian: Option<String>,
+    /// Partner class.
     pub service_partner: Option<String>,
+    /// Public.
     pub product: Option<ProductView>,
+}
+
+impl DeviceView {
+    fn id(&self) -> i64 {
+        self.handle.id()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -131,62 +172,56 @@ fn active_at(link: &LinkRecord, at: DateTime<Utc>) -> bool {
 }
 
 impl Portal {
-    /// The device, if it exists and the caller may see it.
+    /// The device, if it exists and the viewer may see it.
     pub async fn device(
         &self,
-        principal: &Principal,
-        gtin: &str,
-        serial: &str,
+        viewer: Viewer<'_>,
+        key: &DeviceKey,
     ) -> Result<Option<DeviceView>, ReadError> {
-        let key = DeviceKey::parse(&format!("{gtin}/{serial}"))
-            .map_err(|e| ReadError::InvalidInput(e.to_string()))?;
         let Some(row) = self
             .store
             .device_by_key(key.gtin().as_str(), key.serial().as_str())
             .await?
         else {
-            self.not_found(principal).await?;
+            self.not_found(viewer).await?;
             return Ok(None);
         };
-        self.view_if_visible(principal, row).await
+        self.view_if_visible(viewer, row).await
     }
 
     /// Resolves any Digital Link form of a serialized unit.
     pub async fn device_by_digital_link(
         &self,
-        principal: &Principal,
-        uri: &str,
+        viewer: Viewer<'_>,
+        link: DigitalLink,
     ) -> Result<Option<DeviceView>, ReadError> {
-        match parse_digital_link(uri, &DlParseOptions::portal()) {
-            Err(e) => Err(ReadError::InvalidInput(format!(
-                "not a valid Digital Link URI: {e}"
-            ))),
-            Ok(DigitalLink::NotOurs(_)) => Ok(None),
-            Ok(DigitalLink::Serialized(link)) => {
+        match link {
+            DigitalLink::NotOurs(_) => Ok(None),
+            DigitalLink::Serialized(link) => {
                 let key = link.device_key();
                 let Some(row) = self
                     .store
                     .device_by_key(key.gtin().as_str(), key.serial().as_str())
                     .await?
                 else {
-                    self.not_found(principal).await?;
+                    self.not_found(viewer).await?;
                     return Ok(None);
                 };
                 if let (Some(asked), Some(stored)) = (link.lot(), row.lot.as_deref())
                     && asked.as_str() != stored
                 {
-                    self.not_found(principal).await?;
+                    self.not_found(viewer).await?;
                     return Ok(None);
                 }
-                self.view_if_visible(principal, row).await
+                self.view_if_visible(viewer, row).await
             }
         }
     }
 
-    /// An unknown device costs what a device the caller may not see costs:
+    /// An unknown device costs what a device the viewer may not see costs:
     /// the same relationship queries run, so that response times do not
     /// tell the two apart.
-    async fn not_found(&self, principal: &Principal) -> Result<(), StoreError> {
+    async fn not_found(&self, viewer: Viewer<'_>) -> Result<(), StoreError> {
         let nobody = DeviceRow {
             id: -1,
             gtin: String::new(),
@@ -199,11 +234,18 @@ impl Portal {
             service_partner_id: None,
             shipped_to_id: None,
         };
-        self.may_see(principal, &nobody).await.map(|_| ())
+        self.may_see(viewer, &nobody).await.map(|_| ())
     }
 
-    async fn may_see(&self, principal: &Principal, row: &DeviceRow) -> Result<bool, StoreError> {
-        if policy::sees_every_device(principal.role) {
+    /// Whether the device exists for the viewer: for every member who sees
+    /// every device and for the public (who learn that a unit exists and
+    /// its status, never more without its code), always; for a partner, by
+    /// its organisation's custody (`policy::may_see_device`).
+    async fn may_see(&self, viewer: Viewer<'_>, row: &DeviceRow) -> Result<bool, StoreError> {
+        let Some(principal) = viewer.principal() else {
+            return Ok(true);
+        };
+        if policy::may(viewer, Relationship::None, Operation::SeeEveryDevice) {
             return Ok(true);
         }
         let Some(org) = self.store.organisation_by_slug(&principal.org).await? else {
@@ -215,17 +257,17 @@ impl Portal {
 
     async fn view_if_visible(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         row: DeviceRow,
     ) -> Result<Option<DeviceView>, ReadError> {
-        if !self.may_see(principal, &row).await? {
+        if !self.may_see(viewer, &row).await? {
             return Ok(None);
         }
-        Ok(Some(self.view(row).await?))
+        Ok(Some(self.view(viewer, row).await?))
     }
 
-    async fn view(&self, row: DeviceRow) -> Result<DeviceView, StoreError> {
-        self.views(vec![row])
+    async fn view(&self, viewer: Viewer<'_>, row: DeviceRow) -> Result<DeviceView, StoreError> {
+        self.views(viewer, vec![row])
             .await?
             .pop()
             .ok_or_else(|| StoreError::Corrupt("device view missing".into()))
@@ -233,8 +275,12 @@ impl Portal {
 
     /// Views of many devices with a constant number of queries: products,
     /// the open links up to each assembly's top (one query per level),
-    /// organisation slugs.
-    pub(crate) async fn views(&self, rows: Vec<DeviceRow>) -> Result<Vec<DeviceView>, StoreError> {
+    /// organisation slugs. Every attribute is decided for the viewer.
+    pub(crate) async fn views(
+        &self,
+        viewer: Viewer<'_>,
+        rows: Vec<DeviceRow>,
+    ) -> Result<Vec<DeviceView>, StoreError> {
         let mut product_ids: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
         product_ids.sort_unstable();
         product_ids.dedup();
@@ -285,25 +331,37 @@ impl Portal {
         for row in rows {
             let key = DeviceKey::parse(&format!("{}/{}", row.gtin, row.serial))
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            let product = products.get(&row.product_id).map(|p| ProductView {
-                gtin: p.gtin.clone(),
-                name: p.name.clone(),
-                model: p.model.clone(),
-                warranty_months: p.warranty_months,
-                warranty_terms: p.warranty_terms.clone(),
-            });
+            let status: DeviceStatus = row.status.parse().map_err(StoreError::Corrupt)?;
+            let custodian = custodian_of(row.id).and_then(|id| slugs.get(&id).cloned());
+            let service_partner = row
+                .service_partner_id
+                .and_then(|id| slugs.get(&id).cloned());
+            let relationship =
+                policy::relationship_now(viewer, custodian.as_deref(), service_partner.as_deref());
+            let shows = |class: Visibility| {
+                policy::decide(viewer, relationship, class) == Disclosure::Disclose
+            };
+            let (public, partner) = (shows(Visibility::Public), shows(Visibility::Partner));
+            let product = products
+                .get(&row.product_id)
+                .filter(|_| public)
+                .map(|p| ProductView {
+                    gtin: p.gtin.clone(),
+                    name: p.name.clone(),
+                    model: p.model.clone(),
+                    warranty_months: p.warranty_months,
+                    warranty_terms: p.warranty_terms.clone(),
+                });
             out.push(DeviceView {
-                id: row.id,
+                handle: DeviceHandle(row.id),
                 digital_link: canonical_uri(&self.settings.public_base_url, &key),
-                custodian: custodian_of(row.id).and_then(|id| slugs.get(&id).cloned()),
-                service_partner: row
-                    .service_partner_id
-                    .and_then(|id| slugs.get(&id).cloned()),
+                custodian: custodian.filter(|_| partner),
+                service_partner: service_partner.filter(|_| partner),
                 gtin: row.gtin,
                 serial: row.serial,
-                lot: row.lot,
-                revision: row.revision,
-                status: row.status,
+                lot: row.lot.filter(|_| public),
+                revision: row.revision.filter(|_| partner),
+                status: public.then_some(status),
                 product,
             });
         }
@@ -311,25 +369,23 @@ impl Portal {
     }
 
     /// Components installed at `at` (now by default) — or, with `all`, every
-    /// component ever installed, with its dates. The caller already sees the
-    /// parent; its components are shown as part of it (the access issue's
-    /// policy module will filter their fields).
+    /// component ever installed, with its dates. Only parts that exist for
+    /// the viewer, each decided for it.
     pub async fn components(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
         at: Option<DateTime<Utc>>,
         all: bool,
     ) -> Result<Vec<ComponentView>, ReadError> {
-        self.components_within(principal, device, at, all, None)
-            .await
+        self.components_within(viewer, device, at, all, None).await
     }
 
     /// As `components`, only the links that overlap `window` (installed,
     /// removed), checked before any of their devices is loaded.
     async fn components_within(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
         at: Option<DateTime<Utc>>,
         all: bool,
@@ -337,7 +393,7 @@ impl Portal {
     ) -> Result<Vec<ComponentView>, ReadError> {
         let at = at.unwrap_or_else(Utc::now);
         let mut out = Vec::new();
-        for link in self.store.links_as_parent(device.id).await? {
+        for link in self.store.links_as_parent(device.id()).await? {
             if !all && !active_at(&link, at) {
                 continue;
             }
@@ -355,11 +411,11 @@ impl Portal {
             // seen through a device the caller holds, services or covers
             // now (not one it held before the part went in); a part removed
             // since has a life of its own.
-            if !self.may_see(principal, &row).await? {
+            if !self.may_see(viewer, &row).await? {
                 continue;
             }
             out.push(ComponentView {
-                device: self.view(row).await?,
+                device: self.view(viewer, row).await?,
                 installed_at: link.installed_at,
                 removed_at: link.removed_at,
             });
@@ -370,37 +426,37 @@ impl Portal {
     /// The device this one is installed in now, if the caller may see it.
     pub async fn parent(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
     ) -> Result<Option<DeviceView>, ReadError> {
-        let links = self.store.links_as_child(device.id).await?;
+        let links = self.store.links_as_child(device.id()).await?;
         let Some(open) = links.iter().find(|l| l.removed_at.is_none()) else {
             return Ok(None);
         };
         let Some(row) = self.store.device_by_id(open.parent_id).await? else {
             return Ok(None);
         };
-        self.view_if_visible(principal, row).await
+        self.view_if_visible(viewer, row).await
     }
 
     /// The assembly tree below the device: as of `at` (only what was
     /// installed then), or every component ever installed when `at` is None.
     pub async fn lineage(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         device: &DeviceView,
         at: Option<DateTime<Utc>>,
     ) -> Result<Vec<LineageNode>, ReadError> {
         let mut roots = Vec::new();
-        for c in self.components(principal, device, at, at.is_none()).await? {
-            roots.push(Box::pin(self.lineage_node(principal, c, at, 1)).await?);
+        for c in self.components(viewer, device, at, at.is_none()).await? {
+            roots.push(Box::pin(self.lineage_node(viewer, c, at, 1)).await?);
         }
         Ok(roots)
     }
 
     async fn lineage_node(
         &self,
-        principal: &Principal,
+        viewer: Viewer<'_>,
         c: ComponentView,
         at: Option<DateTime<Utc>>,
         depth: usize,
@@ -410,10 +466,10 @@ impl Portal {
             // Only what was inside this part while it was installed here.
             let window = Some((c.installed_at, c.removed_at));
             for sub in self
-                .components_within(principal, &c.device, at, at.is_none(), window)
+                .components_within(viewer, &c.device, at, at.is_none(), window)
                 .await?
             {
-                components.push(Box::pin(self.lineage_node(principal, sub, at, depth + 1)).await?);
+                components.push(Box::pin(self.lineage_node(viewer, sub, at, depth + 1)).await?);
             }
         }
         Ok(LineageNode {
