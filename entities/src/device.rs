@@ -19,6 +19,9 @@ pub struct Model {
     /// the organisation a shipment in progress is addressed to
     pub shipped_to_id: Option<i64>,
     pub created_at: DateTimeUtc,
+    /// moves whenever a cached view of it may have changed without a new
+    /// leaf (server/src/services/devices/cache.rs)
+    pub epoch: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

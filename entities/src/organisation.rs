@@ -13,6 +13,9 @@ pub struct Model {
     /// ISO 3166-1 alpha-2
     pub country: Option<String>,
     pub created_at: DateTimeUtc,
+    /// moves whenever a cached view of it may have changed without a new
+    /// leaf (server/src/services/devices/cache.rs)
+    pub epoch: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,7 @@ mod m20261130_000004_create_access_log;
 mod m20261202_000005_create_custody;
 mod m20261202_000006_create_warranty_regions;
 mod m20261203_000007_access_log_v2;
+mod m20261203_000008_view_epochs;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000005_create_custody::Migration),
             Box::new(m20261202_000006_create_warranty_regions::Migration),
             Box::new(m20261203_000007_access_log_v2::Migration),
+            Box::new(m20261203_000008_view_epochs::Migration),
         ]
     }
 }

@@ -70,6 +70,7 @@ async fn fresh(url: &str, dir: &std::path::Path) -> Portal {
         max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
         issuers: Vec::new(),
         list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
+        view_cache_bytes: provenance::config::DEFAULT_VIEW_CACHE_BYTES,
     };
     let portal = Portal::open(settings).await.expect("open");
     portal.seed_demo().await.expect("orgs");

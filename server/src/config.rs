@@ -79,7 +79,13 @@ pub struct Settings {
     /// ([`crate::store::DEFAULT_LIST_CHUNK`]; tests make it small to
     /// exercise the chunking).
     pub list_chunk: usize,
+    /// The most the caches of decided views (device histories) hold, in
+    /// bytes of their values' estimated size; 0 turns them off.
+    pub view_cache_bytes: usize,
 }
+
+/// Default of [`Settings::view_cache_bytes`]: 64 MiB.
+pub const DEFAULT_VIEW_CACHE_BYTES: usize = 64 << 20;
 
 /// Default of [`Settings::log_key_overlap`].
 pub const DEFAULT_LOG_KEY_OVERLAP: Duration = Duration::from_secs(24 * 3600);
@@ -101,6 +107,8 @@ pub struct Overrides {
     pub max_token_lifetime: Option<String>,
     /// Only from the settings file.
     pub issuers: Option<Vec<IssuerConfig>>,
+    /// e.g. `64MiB`, `512KiB`, `0` (off)
+    pub view_cache_size: Option<String>,
 }
 
 impl Overrides {
@@ -114,6 +122,7 @@ impl Overrides {
             log_key_overlap: self.log_key_overlap.or(below.log_key_overlap),
             max_token_lifetime: self.max_token_lifetime.or(below.max_token_lifetime),
             issuers: self.issuers.or(below.issuers),
+            view_cache_size: self.view_cache_size.or(below.view_cache_size),
         }
     }
 
@@ -129,6 +138,7 @@ impl Overrides {
             log_key_overlap: non_empty("PROVENANCE_LOG_KEY_OVERLAP"),
             max_token_lifetime: non_empty("PROVENANCE_MAX_TOKEN_LIFETIME"),
             issuers: None,
+            view_cache_size: non_empty("PROVENANCE_VIEW_CACHE_SIZE"),
         }
     }
 }
@@ -217,7 +227,31 @@ pub fn load(
         max_token_lifetime,
         issuers: merged.issuers.unwrap_or_default(),
         list_chunk: crate::store::DEFAULT_LIST_CHUNK,
+        view_cache_bytes: match merged.view_cache_size.as_deref() {
+            Some(text) => parse_size(text).with_context(|| {
+                format!("view_cache_size {text:?} is not a size like 64MiB, 512KiB or 0")
+            })?,
+            None => DEFAULT_VIEW_CACHE_BYTES,
+        },
     })
+}
+
+/// `N`, `NKiB`, `NMiB` or `NGiB` as bytes (at most 64 GiB).
+fn parse_size(text: &str) -> anyhow::Result<usize> {
+    let text = text.trim();
+    let (digits, shift) = [("GiB", 30), ("MiB", 20), ("KiB", 10)]
+        .iter()
+        .find_map(|(unit, shift)| text.strip_suffix(unit).map(|d| (d.trim(), *shift)))
+        .unwrap_or((text, 0));
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("not a number of bytes");
+    }
+    let n: u64 = digits.parse()?;
+    let bytes = n
+        .checked_shl(shift)
+        .filter(|b| *b >> shift == n && *b <= 64 << 30)
+        .ok_or_else(|| anyhow::anyhow!("more than 64GiB"))?;
+    Ok(usize::try_from(bytes)?)
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Overrides> {
@@ -274,6 +308,26 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_parse_or_are_refused() {
+        assert_eq!(parse_size("0").unwrap(), 0);
+        assert_eq!(parse_size("64MiB").unwrap(), 64 << 20);
+        assert_eq!(parse_size("512 KiB").unwrap(), 512 << 10);
+        assert_eq!(parse_size("1GiB").unwrap(), 1 << 30);
+        assert_eq!(parse_size("4096").unwrap(), 4096);
+        for bad in [
+            "",
+            "MiB",
+            "-1",
+            "1.5MiB",
+            "64MB",
+            "65GiB",
+            "99999999999999999999",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad:?}");
+        }
+    }
 
     fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
         move |k| {

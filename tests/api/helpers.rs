@@ -134,6 +134,7 @@ pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
         max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
         issuers: Vec::new(),
         list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
+        view_cache_bytes: provenance::config::DEFAULT_VIEW_CACHE_BYTES,
     }
 }
 

@@ -30,4 +30,5 @@ mod list_members;
 mod log;
 mod storage;
 mod values_property;
+mod view_cache;
 mod warranty_providers;

@@ -335,6 +335,7 @@ mod overlap_tests {
             max_token_lifetime: crate::config::DEFAULT_MAX_TOKEN_LIFETIME,
             issuers: Vec::new(),
             list_chunk: crate::store::DEFAULT_LIST_CHUNK,
+            view_cache_bytes: crate::config::DEFAULT_VIEW_CACHE_BYTES,
         }
     }
 

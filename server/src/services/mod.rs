@@ -43,6 +43,8 @@ pub struct Portal {
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
+    /// Decided histories (`devices::cache`).
+    history_cache: devices::cache::ViewCache<Vec<devices::EventView>>,
 }
 
 /// What `/readyz` reports.
@@ -112,6 +114,7 @@ impl Portal {
             .map(|c| ExternalIssuer::new(c, settings.max_token_lifetime))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (access, access_rx) = tokio::sync::mpsc::channel(access::QUEUE);
+        let settings_cache_bytes = settings.view_cache_bytes;
         Ok(Self {
             settings,
             store,
@@ -120,6 +123,7 @@ impl Portal {
             access_rx: std::sync::Mutex::new(Some(access_rx)),
             keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
             writer: tokio::sync::Mutex::new(()),
+            history_cache: devices::cache::ViewCache::new(settings_cache_bytes),
         })
     }
 

@@ -313,6 +313,11 @@ impl Store {
                 .exec(&tx)
                 .await?;
         }
+        // Every device of the events shows them otherwise now.
+        let mut events: Vec<i64> = e.values.iter().map(|v| v.event_id).collect();
+        events.sort_unstable();
+        events.dedup();
+        super::epochs::bump_devices_of_events(&tx, self.chunk(), &events).await?;
         // The canonical hash of a whole event is unsalted: it would let a
         // guessed value be confirmed. Replays of an erased event are refused.
         for event_id in e.values.iter().map(|v| v.event_id) {

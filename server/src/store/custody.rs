@@ -102,14 +102,28 @@ impl CaptureTx {
         existing.dedup();
         let mut builder = Builder::default();
         let mut replaced: Vec<i64> = Vec::new();
+        // Every interval that opens or closes moves the view epochs of its
+        // device and party (an organisation, or the parent device).
+        let (mut devices, mut organisations) = (existing.clone(), Vec::new());
+        let mut party = |kind: Kind, party: i64| match kind {
+            Kind::InstalledIn => devices.push(party),
+            _ => organisations.push(party),
+        };
         for m in intervals_of(&self.tx, self.chunk, &existing, true).await? {
             let id = m.id;
             let interval = to_interval(m)?;
             if changed.contains(&(interval.device, interval.kind)) {
                 replaced.push(id);
+                party(interval.kind, interval.party);
                 builder.seed(interval);
             }
         }
+        for w in writes {
+            if let Some(p) = w.party {
+                party(w.kind, p);
+            }
+        }
+        super::epochs::bump(&self.tx, self.chunk, &devices, &organisations).await?;
         // The open intervals that change are rewritten with their end.
         for chunk in replaced.chunks(self.chunk) {
             custody_interval::Entity::delete_many()

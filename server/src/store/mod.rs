@@ -12,6 +12,7 @@ pub mod custody;
 pub mod declarations;
 mod demo;
 pub mod devices;
+pub mod epochs;
 pub mod log;
 mod organisations;
 pub mod reference;

@@ -67,6 +67,7 @@ impl Store {
             kind: Set(new.kind.as_str().to_owned()),
             country: Set(new.country.clone()),
             created_at: Set(Utc::now()),
+            epoch: Set(0),
             ..Default::default()
         }
         .insert(&tx)

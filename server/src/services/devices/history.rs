@@ -6,6 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
+use super::cache::{ViewKey, ViewerKey};
 use super::{DeviceView, EventView, FieldView, HistoryFilter, ReadError};
 use crate::domain::principal::Viewer;
 use crate::domain::visibility::Visibility;
@@ -15,8 +18,14 @@ use crate::store::StoreError;
 use crate::store::devices::EventRecord;
 
 impl Portal {
+    /// The decided-history cache's entries and estimated bytes.
+    pub fn view_cache_usage(&self) -> (usize, usize) {
+        self.history_cache.usage()
+    }
+
     /// The device's events the viewer may see, with only the fields the
-    /// viewer may see; none for a viewer that reads no history.
+    /// viewer may see; none for a viewer that reads no history. Served from
+    /// the view cache while the unit's key holds (`cache`).
     pub async fn history(
         &self,
         viewer: Viewer<'_>,
@@ -27,6 +36,70 @@ impl Portal {
         if !policy::may(viewer, Relationship::None, Operation::ReadHistory) {
             return Ok(Vec::new());
         }
+        // The counters are read before the view is computed: a change
+        // committed in between gives a newer view under an older key,
+        // never an older view under a newer one.
+        let key = ViewKey {
+            unit: device.id(),
+            viewer: ViewerKey::of(viewer),
+            epochs: self
+                .store
+                .view_epochs(device.id(), viewer.principal().map(|p| p.org.as_str()))
+                .await?,
+        };
+        let all = match self.history_cache.get(&key) {
+            Some(hit) => hit,
+            None => {
+                let decided = Arc::new(self.decided_history(viewer, device).await?);
+                self.history_cache
+                    .put(key, Arc::clone(&decided), weight(&decided));
+                decided
+            }
+        };
+        let mut events: Vec<EventView> = all
+            .iter()
+            .filter(|e| {
+                filter
+                    .biz_step
+                    .as_deref()
+                    .is_none_or(|s| e.biz_step.as_deref() == Some(s))
+                    && filter.from.is_none_or(|t| e.event_time >= t)
+                    && filter.to.is_none_or(|t| e.event_time <= t)
+            })
+            .cloned()
+            .collect();
+        // A read that returns non-public values is audited, hit or not.
+        let mut returned: Vec<Visibility> = events
+            .iter()
+            .flat_map(|e| e.fields.iter())
+            .filter(|f| f.commitment.is_none() && !f.erased && f.class != Visibility::Public)
+            .map(|f| f.class)
+            .collect();
+        returned.sort_by_key(|c| c.as_str());
+        returned.dedup();
+        if !returned.is_empty() {
+            self.record_read(crate::services::access::row(
+                viewer,
+                client,
+                "device.history",
+                vec![format!("{}/{}", device.gtin, device.serial)],
+                &returned,
+                "ok",
+            ))
+            .await;
+        }
+        if filter.newest_first {
+            events.reverse();
+        }
+        Ok(events)
+    }
+
+    /// Every event of the device, decided for the viewer, oldest first.
+    async fn decided_history(
+        &self,
+        viewer: Viewer<'_>,
+        device: &DeviceView,
+    ) -> Result<Vec<EventView>, ReadError> {
         let leaves = self.store.leaf_indexes_of_device(device.id()).await?;
         let records = self.store.events_of_device(device.id()).await?;
         let relationships = self
@@ -61,15 +134,6 @@ impl Portal {
         }
         let mut events: Vec<EventView> = Vec::with_capacity(records.len());
         for (e, relationship) in records.into_iter().zip(relationships) {
-            if filter
-                .biz_step
-                .as_deref()
-                .is_some_and(|s| e.biz_step.as_deref() != Some(s))
-                || filter.from.is_some_and(|t| e.event_time < t)
-                || filter.to.is_some_and(|t| e.event_time > t)
-            {
-                continue;
-            }
             let committed = commitments.remove(&e.id).unwrap_or_default();
             let fields = e
                 .fields
@@ -118,29 +182,6 @@ impl Portal {
             });
         }
         self.decide_members(viewer, device, &mut events).await?;
-        // A read that returns non-public values is audited.
-        let mut returned: Vec<Visibility> = events
-            .iter()
-            .flat_map(|e| e.fields.iter())
-            .filter(|f| f.commitment.is_none() && !f.erased && f.class != Visibility::Public)
-            .map(|f| f.class)
-            .collect();
-        returned.sort_by_key(|c| c.as_str());
-        returned.dedup();
-        if !returned.is_empty() {
-            self.record_read(crate::services::access::row(
-                viewer,
-                client,
-                "device.history",
-                vec![format!("{}/{}", device.gtin, device.serial)],
-                &returned,
-                "ok",
-            ))
-            .await;
-        }
-        if filter.newest_first {
-            events.reverse();
-        }
         Ok(events)
     }
 
@@ -179,4 +220,22 @@ impl Portal {
             })
             .collect())
     }
+}
+
+/// A decided history's estimated size in memory, for the cache's budget.
+fn weight(events: &[EventView]) -> usize {
+    events
+        .iter()
+        .map(|e| {
+            256 + e
+                .fields
+                .iter()
+                .map(|f| {
+                    96 + f.name.len()
+                        + f.commitment.as_ref().map_or(0, String::len)
+                        + serde_json::to_vec(&f.value).map_or(0, |v| 2 * v.len())
+                })
+                .sum::<usize>()
+        })
+        .sum()
 }

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
+pub(crate) mod cache;
 mod history;
 mod list;
 mod members;

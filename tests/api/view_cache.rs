@@ -1,0 +1,113 @@
+//! Issue 13: decided histories are served from a cache keyed by the unit,
+//! the viewer and three counters read at each request (the unit's leaf
+//! count, its status epoch, the viewer organisation's epoch). A change that
+//! appends no leaf for the unit must still show at the next read: an
+//! assignment that makes a neighbour in a shipment visible (or hidden
+//! again), and an erasure made by another process.
+
+use provenance::auth::Role;
+use serde_json::{Value, json};
+
+use crate::custody::{assign, raw_history, ship};
+use crate::events::{PACK_GTIN, dl, object};
+use crate::helpers::{Backend, spawn_app};
+
+both_backends!(
+    an_assignment_elsewhere_shows_in_a_cached_history,
+    an_erasure_by_another_process_shows_in_a_cached_history,
+);
+
+async fn an_assignment_elsewhere_shows_in_a_cached_history(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let packs: Vec<String> = ["C1", "C2"].iter().map(|s| dl(PACK_GTIN, s)).collect();
+    let refs: Vec<&str> = packs.iter().map(String::as_str).collect();
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("c-1", "commissioning", &refs),
+                ship("c-2", &refs, "veloparts-eu"),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    assign(&app, &staff, "C1", Some("pedalfix")).await;
+    let partner = app.token(Role::ServicePartner, "pedalfix").await;
+
+    let first = raw_history(&app, &partner, PACK_GTIN, "C1").await;
+    assert!(!first.contains("/21/C2"), "{first}");
+    // The same read again is the cached view, and the same answer.
+    let (entries, _) = app.portal.view_cache_usage();
+    assert_eq!(raw_history(&app, &partner, PACK_GTIN, "C1").await, first);
+    assert_eq!(
+        app.portal.view_cache_usage().0,
+        entries,
+        "a hit adds no entry"
+    );
+
+    // Serving C2 too makes it exist for the partner: C1's history (whose
+    // own leaves did not move) now names it ...
+    assign(&app, &staff, "C2", Some("pedalfix")).await;
+    let both = raw_history(&app, &partner, PACK_GTIN, "C1").await;
+    assert!(both.contains("/21/C2"), "{both}");
+    // ... and no longer once the assignment ends (no leaf either).
+    assign(&app, &staff, "C2", None).await;
+    let again = raw_history(&app, &partner, PACK_GTIN, "C1").await;
+    assert!(!again.contains("/21/C2"), "{again}");
+    assert_eq!(again, first);
+}
+
+const SECRET: &str = "Ada Cached-Lovelace";
+
+async fn an_erasure_by_another_process_shows_in_a_cached_history(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let pack = dl(PACK_GTIN, "C9");
+    let mut install = object("c-9b", "installing", std::slice::from_ref(&pack));
+    install["extensions"] = json!([
+        { "name": "customerName", "value": SECRET, "visibility": "PERSONAL" }
+    ]);
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("c-9a", "commissioning", std::slice::from_ref(&pack)),
+                install,
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let fields = "history { edges { node { fields { name value erased } } } }";
+    let before = app.device(&staff, PACK_GTIN, "C9", fields).await;
+    assert!(before.to_string().contains(SECRET), "{before}");
+    let out = crate::cli::provenance(&app)
+        .args([
+            "erase",
+            "--device",
+            &format!("{PACK_GTIN}/C9"),
+            "--reason",
+            "customer request",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = app.device(&staff, PACK_GTIN, "C9", fields).await;
+    assert!(!after.to_string().contains(SECRET), "{after}");
+    let erased: Vec<&Value> = after["history"]["edges"][1]["node"]["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["name"] == "customerName")
+        .collect();
+    assert_eq!(erased.len(), 1);
+    assert_eq!(erased[0]["erased"], true);
+}
