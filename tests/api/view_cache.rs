@@ -9,10 +9,11 @@ use provenance::auth::Role;
 use serde_json::{Value, json};
 
 use crate::custody::{assign, raw_history, ship};
-use crate::events::{PACK_GTIN, dl, object};
+use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
 use crate::helpers::{Backend, spawn_app};
 
 both_backends!(
+    a_part_shows_its_new_holder_when_only_its_pack_moved,
     an_assignment_elsewhere_shows_in_a_cached_history,
     an_erasure_by_another_process_shows_in_a_cached_history,
 );
@@ -58,6 +59,48 @@ async fn an_assignment_elsewhere_shows_in_a_cached_history(backend: Backend) {
     let again = raw_history(&app, &partner, PACK_GTIN, "C1").await;
     assert!(!again.contains("/21/C2"), "{again}");
     assert_eq!(again, first);
+}
+
+/// A cached device view of a part: the pack it is in ships and is
+/// received elsewhere, which appends leaves for the pack only.
+async fn a_part_shows_its_new_holder_when_only_its_pack_moved(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let (part, pack) = (dl(BMS_GTIN, "CB1"), dl(PACK_GTIN, "CP1"));
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("cp-1", "commissioning", &[&part, &pack]),
+                aggregation("cp-2", "ADD", "assembling", &pack, &[&part]),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    // A regulator: its organisation takes no part in the moves, so only
+    // the part's own epoch can tell its view is behind.
+    let regulator = app.token(Role::Regulator, "eu-msa").await;
+    let before = app.device(&regulator, BMS_GTIN, "CB1", "custodian").await;
+    assert_eq!(before, json!({ "custodian": "ampera" }));
+    let (entries, _) = app.portal.view_cache_usage();
+    let again = app.device(&regulator, BMS_GTIN, "CB1", "custodian").await;
+    assert_eq!(again, before);
+    assert_eq!(app.portal.view_cache_usage().0, entries, "the cached view");
+    let r = app
+        .capture(&staff, vec![ship("cp-3", &[&pack], "veloparts-eu")])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let r = app
+        .capture(&velo, vec![object("cp-4", "receiving", &[&pack])])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    assert_eq!(
+        app.device(&regulator, BMS_GTIN, "CB1", "custodian").await,
+        json!({ "custodian": "veloparts-eu" })
+    );
 }
 
 const SECRET: &str = "Ada Cached-Lovelace";

@@ -43,8 +43,10 @@ pub struct Portal {
     /// SQLite's single writer: captures in this process take turns (on
     /// PostgreSQL the database serializes them as well, across processes).
     writer: tokio::sync::Mutex<()>,
-    /// Decided histories (`devices::cache`).
+    /// Decided histories and device views (`devices::cache`), each with
+    /// half of `view_cache_bytes`.
     history_cache: devices::cache::ViewCache<Vec<devices::EventView>>,
+    device_cache: devices::cache::ViewCache<devices::DeviceView>,
 }
 
 /// What `/readyz` reports.
@@ -123,7 +125,8 @@ impl Portal {
             access_rx: std::sync::Mutex::new(Some(access_rx)),
             keys: std::sync::RwLock::new(std::sync::Arc::new(keys)),
             writer: tokio::sync::Mutex::new(()),
-            history_cache: devices::cache::ViewCache::new(settings_cache_bytes),
+            history_cache: devices::cache::ViewCache::new(settings_cache_bytes / 2),
+            device_cache: devices::cache::ViewCache::new(settings_cache_bytes / 2),
         })
     }
 

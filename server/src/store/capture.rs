@@ -30,6 +30,8 @@ pub struct DeviceRow {
     pub custodian_id: Option<i64>,
     pub service_partner_id: Option<i64>,
     pub shipped_to_id: Option<i64>,
+    /// Its view epoch (`store::epochs`) when it was read.
+    pub epoch: i64,
 }
 
 impl From<device::Model> for DeviceRow {
@@ -45,6 +47,7 @@ impl From<device::Model> for DeviceRow {
             custodian_id: m.custodian_id,
             service_partner_id: m.service_partner_id,
             shipped_to_id: m.shipped_to_id,
+            epoch: m.epoch,
         }
     }
 }

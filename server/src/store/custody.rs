@@ -123,6 +123,10 @@ impl CaptureTx {
                 party(w.kind, p);
             }
         }
+        // A part shows its assembly's holder, and exists for whoever has
+        // the assembly: the parts installed in a changed device move too.
+        let below = super::epochs::installed_below(&self.tx, self.chunk, &existing).await?;
+        devices.extend(below);
         super::epochs::bump(&self.tx, self.chunk, &devices, &organisations).await?;
         // The open intervals that change are rewritten with their end.
         for chunk in replaced.chunks(self.chunk) {

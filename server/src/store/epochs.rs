@@ -3,11 +3,9 @@
 //! cached view may have changed without the device's leaf count moving.
 //! What moves them is listed in server/src/services/devices/cache.rs.
 
-use entities::{device, event_device, leaf, organisation};
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QuerySelect,
-};
+use entities::{component_link, device, event_device, leaf, organisation};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{Store, StoreResult};
 
@@ -47,6 +45,36 @@ pub(super) async fn bump<C: ConnectionTrait>(
     Ok(())
 }
 
+/// The devices installed now in any of `parents`, at any depth (within
+/// `conn`'s view, so a transaction sees its own links).
+pub(super) async fn installed_below<C: ConnectionTrait>(
+    conn: &C,
+    chunk: usize,
+    parents: &[i64],
+) -> StoreResult<Vec<i64>> {
+    let mut seen: std::collections::HashSet<i64> = std::collections::HashSet::new();
+    let mut frontier: Vec<i64> = parents.to_vec();
+    for _ in 0..crate::domain::custody::MAX_ASSEMBLY_DEPTH {
+        let mut next = Vec::new();
+        for part in frontier.chunks(chunk.max(1)) {
+            let children: Vec<i64> = component_link::Entity::find()
+                .select_only()
+                .column(component_link::Column::ChildId)
+                .filter(component_link::Column::ParentId.is_in(part.iter().copied()))
+                .filter(component_link::Column::RemovedAt.is_null())
+                .into_tuple()
+                .all(conn)
+                .await?;
+            next.extend(children.into_iter().filter(|c| seen.insert(*c)));
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    Ok(seen.into_iter().collect())
+}
+
 /// Moves the epochs of every device of these events by one (an erasure
 /// changes what all of them show).
 pub(super) async fn bump_devices_of_events<C: ConnectionTrait>(
@@ -83,37 +111,77 @@ pub struct ViewEpochs {
 }
 
 impl Store {
+    /// The counters of a device's views for an organisation, read now.
     pub async fn view_epochs(
         &self,
         device_id: i64,
         organisation: Option<&str>,
     ) -> StoreResult<ViewEpochs> {
-        let leaves = leaf::Entity::find()
-            .filter(leaf::Column::DeviceId.eq(device_id))
-            .count(self.db())
-            .await?;
-        let device: Option<i64> = device::Entity::find_by_id(device_id)
+        let epoch: Option<i64> = device::Entity::find_by_id(device_id)
             .select_only()
             .column(device::Column::Epoch)
             .into_tuple()
             .one(self.db())
             .await?;
-        let organisation: Option<i64> = match organisation {
-            Some(slug) => {
-                organisation::Entity::find()
-                    .select_only()
-                    .column(organisation::Column::Epoch)
-                    .filter(organisation::Column::Slug.eq(slug))
-                    .into_tuple()
-                    .one(self.db())
-                    .await?
-            }
-            None => None,
-        };
+        let (leaves, organisation) = self.leaves_and_org_epoch(device_id, organisation).await?;
         Ok(ViewEpochs {
             leaves,
-            device: device.unwrap_or(-1),
-            organisation: organisation.unwrap_or(0),
+            device: epoch.unwrap_or(-1),
+            organisation,
         })
+    }
+
+    /// The counters of the views of a device row just read (its epoch is
+    /// the row's): one query for the leaf count and the organisation's.
+    pub async fn view_epochs_of(
+        &self,
+        row: &super::capture::DeviceRow,
+        organisation: Option<&str>,
+    ) -> StoreResult<ViewEpochs> {
+        let (leaves, organisation) = self.leaves_and_org_epoch(row.id, organisation).await?;
+        Ok(ViewEpochs {
+            leaves,
+            device: row.epoch,
+            organisation,
+        })
+    }
+
+    async fn leaves_and_org_epoch(
+        &self,
+        device_id: i64,
+        organisation: Option<&str>,
+    ) -> StoreResult<(u64, i64)> {
+        let leaves = Query::select()
+            .expr(Expr::col(leaf::Column::LeafIndex).count())
+            .from(leaf::Entity)
+            .and_where(leaf::Column::DeviceId.eq(device_id))
+            .to_owned();
+        let org = Query::select()
+            .column(organisation::Column::Epoch)
+            .from(organisation::Entity)
+            .and_where(organisation::Column::Slug.eq(organisation.unwrap_or("")))
+            .to_owned();
+        let both = Query::select()
+            .expr_as(SubQueryStatement::SelectStatement(leaves), "leaves")
+            .expr_as(
+                Func::coalesce([
+                    Expr::SubQuery(None, Box::new(SubQueryStatement::SelectStatement(org))),
+                    Expr::val(0i64),
+                ]),
+                "org",
+            )
+            .to_owned();
+        let backend = self.db().get_database_backend();
+        let row = self
+            .db()
+            .query_one_raw(backend.build(&both))
+            .await?
+            .ok_or_else(|| super::StoreError::Corrupt("no counters".into()))?;
+        let leaves: i64 = row.try_get("", "leaves")?;
+        let org: i64 = row.try_get("", "org")?;
+        Ok((
+            u64::try_from(leaves).map_err(|_| super::StoreError::Corrupt("leaf count".into()))?,
+            org,
+        ))
     }
 }

@@ -18,9 +18,11 @@ use crate::store::StoreError;
 use crate::store::devices::EventRecord;
 
 impl Portal {
-    /// The decided-history cache's entries and estimated bytes.
+    /// The view caches' entries and estimated bytes, together.
     pub fn view_cache_usage(&self) -> (usize, usize) {
-        self.history_cache.usage()
+        let (a, b) = self.history_cache.usage();
+        let (c, d) = self.device_cache.usage();
+        (a + c, b + d)
     }
 
     /// The device's events the viewer may see, with only the fields the
@@ -39,13 +41,18 @@ impl Portal {
         // The counters are read before the view is computed: a change
         // committed in between gives a newer view under an older key,
         // never an older view under a newer one.
+        let epochs = match device.epochs {
+            Some(read) => read,
+            None => {
+                self.store
+                    .view_epochs(device.id(), viewer.principal().map(|p| p.org.as_str()))
+                    .await?
+            }
+        };
         let key = ViewKey {
             unit: device.id(),
             viewer: ViewerKey::of(viewer),
-            epochs: self
-                .store
-                .view_epochs(device.id(), viewer.principal().map(|p| p.org.as_str()))
-                .await?,
+            epochs,
         };
         let all = match self.history_cache.get(&key) {
             Some(hit) => hit,

@@ -92,11 +92,29 @@ pub struct DeviceView {
     pub service_partner: Option<String>,
     /// Public.
     pub product: Option<ProductView>,
+    /// The counters this view was decided at, when it was read on its own
+    /// (`cache`): the history read next goes by the same.
+    pub(in crate::services) epochs: Option<crate::store::epochs::ViewEpochs>,
 }
 
 impl DeviceView {
     fn id(&self) -> i64 {
         self.handle.id()
+    }
+
+    /// Its estimated size in memory, for the cache's budget.
+    fn weight(&self) -> usize {
+        let text = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        320 + self.gtin.len()
+            + self.serial.len()
+            + self.digital_link.len()
+            + text(&self.lot)
+            + text(&self.revision)
+            + text(&self.custodian)
+            + text(&self.service_partner)
+            + self.product.as_ref().map_or(0, |p| {
+                64 + p.gtin.len() + p.name.len() + p.model.len() + p.warranty_terms.len()
+            })
     }
 }
 
@@ -187,7 +205,7 @@ impl Portal {
             self.not_found(viewer).await?;
             return Ok(None);
         };
-        self.view_if_visible(viewer, row).await
+        self.cached_view_if_visible(viewer, row).await
     }
 
     /// Resolves any Digital Link form of a serialized unit.
@@ -214,7 +232,7 @@ impl Portal {
                     self.not_found(viewer).await?;
                     return Ok(None);
                 }
-                self.view_if_visible(viewer, row).await
+                self.cached_view_if_visible(viewer, row).await
             }
         }
     }
@@ -234,8 +252,43 @@ impl Portal {
             custodian_id: None,
             service_partner_id: None,
             shipped_to_id: None,
+            epoch: 0,
         };
+        self.store
+            .view_epochs_of(&nobody, viewer.principal().map(|p| p.org.as_str()))
+            .await?;
         self.may_see(viewer, &nobody).await.map(|_| ())
+    }
+
+    /// [`Self::view_if_visible`] through the view cache (`cache`): a view
+    /// decided for this viewer at the unit's current counters is served
+    /// as it is. Only views are kept, never a refusal, so an unknown and a
+    /// hidden device keep costing the same.
+    async fn cached_view_if_visible(
+        &self,
+        viewer: Viewer<'_>,
+        row: DeviceRow,
+    ) -> Result<Option<DeviceView>, ReadError> {
+        let epochs = self
+            .store
+            .view_epochs_of(&row, viewer.principal().map(|p| p.org.as_str()))
+            .await?;
+        let key = cache::ViewKey {
+            unit: row.id,
+            viewer: cache::ViewerKey::of(viewer),
+            epochs,
+        };
+        if let Some(hit) = self.device_cache.get(&key) {
+            return Ok(Some((*hit).clone()));
+        }
+        let Some(mut view) = self.view_if_visible(viewer, row).await? else {
+            return Ok(None);
+        };
+        view.epochs = Some(epochs);
+        let weight = view.weight();
+        self.device_cache
+            .put(key, std::sync::Arc::new(view.clone()), weight);
+        Ok(Some(view))
     }
 
     /// Whether the device exists for the viewer: for every member who sees
@@ -364,6 +417,7 @@ impl Portal {
                 revision: row.revision.filter(|_| partner),
                 status: public.then_some(status),
                 product,
+                epochs: None,
             });
         }
         Ok(out)
