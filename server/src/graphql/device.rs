@@ -11,7 +11,7 @@ use super::inputs::Visibility;
 use super::loaders::{ComponentsOf, DeviceLoader, LatestOf};
 use super::{ErrorCode, internal, portal, principal};
 use crate::services::devices::{
-    ComponentView, DeviceView, EventView, HistoryFilter, LineageNode as LineageView, ReadError,
+    ComponentView, DeviceView, EventRef, HistoryFilter, LineageNode as LineageView, ReadError,
 };
 
 fn read_error(e: ReadError) -> async_graphql::Error {
@@ -294,7 +294,7 @@ impl LineageNode {
 
 /// One event of a device's history, with only the fields the caller may
 /// see; members the caller may not see are null and absent from `fields`.
-pub struct Event(EventView);
+pub struct Event(EventRef);
 
 /// A device's latest event, as far as every role may see it.
 #[derive(SimpleObject)]

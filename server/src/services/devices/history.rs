@@ -9,7 +9,7 @@ use serde_json::Value;
 use std::sync::Arc;
 
 use super::cache::{ViewKey, ViewerKey};
-use super::{DeviceView, EventView, FieldView, HistoryFilter, ReadError};
+use super::{DeviceView, EventRef, EventView, FieldView, HistoryFilter, ReadError};
 use crate::domain::principal::Viewer;
 use crate::domain::visibility::Visibility;
 use crate::policy::{self, Disclosure, Operation, Relationship};
@@ -34,7 +34,7 @@ impl Portal {
         client: &str,
         device: &DeviceView,
         filter: &HistoryFilter,
-    ) -> Result<Vec<EventView>, ReadError> {
+    ) -> Result<Vec<EventRef>, ReadError> {
         if !policy::may(viewer, Relationship::None, Operation::ReadHistory) {
             return Ok(Vec::new());
         }
@@ -63,9 +63,9 @@ impl Portal {
                 decided
             }
         };
-        let mut events: Vec<EventView> = all
-            .iter()
-            .filter(|e| {
+        let mut events: Vec<EventRef> = (0..all.len())
+            .filter(|i| {
+                let e = &all[*i];
                 filter
                     .biz_step
                     .as_deref()
@@ -73,7 +73,10 @@ impl Portal {
                     && filter.from.is_none_or(|t| e.event_time >= t)
                     && filter.to.is_none_or(|t| e.event_time <= t)
             })
-            .cloned()
+            .map(|index| EventRef {
+                all: Arc::clone(&all),
+                index,
+            })
             .collect();
         // A read that returns non-public values is audited, hit or not.
         let mut returned: Vec<Visibility> = events

@@ -145,6 +145,21 @@ pub struct EventView {
     pub fields: Vec<FieldView>,
 }
 
+/// One event of a history as handed out: shared with the cached history it
+/// came from, never copied.
+#[derive(Clone, Debug)]
+pub struct EventRef {
+    pub(super) all: std::sync::Arc<Vec<EventView>>,
+    pub(super) index: usize,
+}
+
+impl std::ops::Deref for EventRef {
+    type Target = EventView;
+    fn deref(&self) -> &EventView {
+        &self.all[self.index]
+    }
+}
+
 impl EventView {
     pub fn field(&self, name: &str) -> Option<&Value> {
         self.fields
