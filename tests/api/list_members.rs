@@ -51,3 +51,40 @@ async fn a_partner_sees_no_other_pack_of_a_shipment(backend: Backend) {
     let all = raw_history(&app, &staff, PACK_GTIN, "M1").await;
     assert!(all.contains("/21/M2") && all.contains("/21/M3"), "{all}");
 }
+
+both_backends!(a_history_filter_tells_nothing_the_viewer_may_not_see);
+
+/// An auditor sees every step only as its commitment: a `bizStep` filter
+/// must not tell it which events are shipments (it matches none), while
+/// staff get exactly the shipment.
+async fn a_history_filter_tells_nothing_the_viewer_may_not_see(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let pack = dl(PACK_GTIN, "F1");
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("f-1", "commissioning", &[&pack]),
+                ship("f-2", &[&pack], "veloparts-eu"),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let auditor = app.token(Role::Auditor, "eu-msa").await;
+    let selection = r#"history(bizStep: "urn:epcglobal:cbv:bizstep:shipping") { edges { node { leafIndex } } }"#;
+    let count = |v: &serde_json::Value| v["history"]["edges"].as_array().map_or(0, Vec::len);
+    assert_eq!(
+        count(&app.device(&staff, PACK_GTIN, "F1", selection).await),
+        1
+    );
+    assert_eq!(
+        count(&app.device(&auditor, PACK_GTIN, "F1", selection).await),
+        0
+    );
+    let from = r#"history(from: "2000-01-01T00:00:00Z") { edges { node { leafIndex } } }"#;
+    assert_eq!(count(&app.device(&staff, PACK_GTIN, "F1", from).await), 2);
+    assert_eq!(count(&app.device(&auditor, PACK_GTIN, "F1", from).await), 0);
+}

@@ -139,6 +139,305 @@ impl Vocabulary {
     }
 }
 
+/// A CBV 2.0 business step, or a custom one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum BizStep {
+    Accepting,
+    Arriving,
+    Assembling,
+    Collecting,
+    Commissioning,
+    Consigning,
+    CreatingClassInstance,
+    CycleCounting,
+    Decommissioning,
+    Departing,
+    Destroying,
+    Disassembling,
+    Dispensing,
+    Encoding,
+    EnteringExiting,
+    Holding,
+    Inspecting,
+    Installing,
+    Killing,
+    Loading,
+    Other,
+    Packing,
+    Picking,
+    Receiving,
+    Removing,
+    Repackaging,
+    Repairing,
+    Replacing,
+    Reserving,
+    RetailSelling,
+    Sampling,
+    SensorReporting,
+    Shipping,
+    StagingOutbound,
+    StockTaking,
+    Stocking,
+    Storing,
+    Transporting,
+    Unloading,
+    Unpacking,
+    VoidShipping,
+    /// A value of its owner's namespace: a full URI (https://… or urn:…).
+    Custom(String),
+}
+
+impl BizStep {
+    /// Parses any accepted spelling (bare term, CBV web URI, CBV URN, a
+    /// custom full URI).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        BIZ_STEP.normalise(value).map(|v| Self::from_stored(&v))
+    }
+
+    /// A value in its stored (normalised) form.
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "accepting" => Self::Accepting,
+            "arriving" => Self::Arriving,
+            "assembling" => Self::Assembling,
+            "collecting" => Self::Collecting,
+            "commissioning" => Self::Commissioning,
+            "consigning" => Self::Consigning,
+            "creating_class_instance" => Self::CreatingClassInstance,
+            "cycle_counting" => Self::CycleCounting,
+            "decommissioning" => Self::Decommissioning,
+            "departing" => Self::Departing,
+            "destroying" => Self::Destroying,
+            "disassembling" => Self::Disassembling,
+            "dispensing" => Self::Dispensing,
+            "encoding" => Self::Encoding,
+            "entering_exiting" => Self::EnteringExiting,
+            "holding" => Self::Holding,
+            "inspecting" => Self::Inspecting,
+            "installing" => Self::Installing,
+            "killing" => Self::Killing,
+            "loading" => Self::Loading,
+            "other" => Self::Other,
+            "packing" => Self::Packing,
+            "picking" => Self::Picking,
+            "receiving" => Self::Receiving,
+            "removing" => Self::Removing,
+            "repackaging" => Self::Repackaging,
+            "repairing" => Self::Repairing,
+            "replacing" => Self::Replacing,
+            "reserving" => Self::Reserving,
+            "retail_selling" => Self::RetailSelling,
+            "sampling" => Self::Sampling,
+            "sensor_reporting" => Self::SensorReporting,
+            "shipping" => Self::Shipping,
+            "staging_outbound" => Self::StagingOutbound,
+            "stock_taking" => Self::StockTaking,
+            "stocking" => Self::Stocking,
+            "storing" => Self::Storing,
+            "transporting" => Self::Transporting,
+            "unloading" => Self::Unloading,
+            "unpacking" => Self::Unpacking,
+            "void_shipping" => Self::VoidShipping,
+            other => Self::Custom(other.to_owned()),
+        }
+    }
+
+    /// The stored form: the bare CBV term, or the custom URI.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Accepting => "accepting",
+            Self::Arriving => "arriving",
+            Self::Assembling => "assembling",
+            Self::Collecting => "collecting",
+            Self::Commissioning => "commissioning",
+            Self::Consigning => "consigning",
+            Self::CreatingClassInstance => "creating_class_instance",
+            Self::CycleCounting => "cycle_counting",
+            Self::Decommissioning => "decommissioning",
+            Self::Departing => "departing",
+            Self::Destroying => "destroying",
+            Self::Disassembling => "disassembling",
+            Self::Dispensing => "dispensing",
+            Self::Encoding => "encoding",
+            Self::EnteringExiting => "entering_exiting",
+            Self::Holding => "holding",
+            Self::Inspecting => "inspecting",
+            Self::Installing => "installing",
+            Self::Killing => "killing",
+            Self::Loading => "loading",
+            Self::Other => "other",
+            Self::Packing => "packing",
+            Self::Picking => "picking",
+            Self::Receiving => "receiving",
+            Self::Removing => "removing",
+            Self::Repackaging => "repackaging",
+            Self::Repairing => "repairing",
+            Self::Replacing => "replacing",
+            Self::Reserving => "reserving",
+            Self::RetailSelling => "retail_selling",
+            Self::Sampling => "sampling",
+            Self::SensorReporting => "sensor_reporting",
+            Self::Shipping => "shipping",
+            Self::StagingOutbound => "staging_outbound",
+            Self::StockTaking => "stock_taking",
+            Self::Stocking => "stocking",
+            Self::Storing => "storing",
+            Self::Transporting => "transporting",
+            Self::Unloading => "unloading",
+            Self::Unpacking => "unpacking",
+            Self::VoidShipping => "void_shipping",
+            Self::Custom(uri) => uri,
+        }
+    }
+}
+
+impl std::fmt::Display for BizStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A CBV 2.0 disposition, or a custom one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Disposition {
+    Active,
+    Available,
+    CompletenessInferred,
+    CompletenessVerified,
+    Conformant,
+    ContainerClosed,
+    ContainerOpen,
+    Damaged,
+    Destroyed,
+    Dispensed,
+    Disposed,
+    Encoded,
+    Expired,
+    InProgress,
+    InTransit,
+    Inactive,
+    MismatchInstance,
+    MismatchClass,
+    MismatchQuantity,
+    NeedsReplacement,
+    NoPedigreeMatch,
+    NonConformant,
+    NonSellableOther,
+    PartiallyDispensed,
+    Recalled,
+    Reserved,
+    RetailSold,
+    Returned,
+    SellableAccessible,
+    SellableNotAccessible,
+    Stolen,
+    Unavailable,
+    Unknown,
+    /// A value of its owner's namespace: a full URI (https://… or urn:…).
+    Custom(String),
+}
+
+impl Disposition {
+    /// Parses any accepted spelling (bare term, CBV web URI, CBV URN, a
+    /// custom full URI).
+    pub fn parse(value: &str) -> Result<Self, String> {
+        DISPOSITION.normalise(value).map(|v| Self::from_stored(&v))
+    }
+
+    /// A value in its stored (normalised) form.
+    pub fn from_stored(value: &str) -> Self {
+        match value {
+            "active" => Self::Active,
+            "available" => Self::Available,
+            "completeness_inferred" => Self::CompletenessInferred,
+            "completeness_verified" => Self::CompletenessVerified,
+            "conformant" => Self::Conformant,
+            "container_closed" => Self::ContainerClosed,
+            "container_open" => Self::ContainerOpen,
+            "damaged" => Self::Damaged,
+            "destroyed" => Self::Destroyed,
+            "dispensed" => Self::Dispensed,
+            "disposed" => Self::Disposed,
+            "encoded" => Self::Encoded,
+            "expired" => Self::Expired,
+            "in_progress" => Self::InProgress,
+            "in_transit" => Self::InTransit,
+            "inactive" => Self::Inactive,
+            "mismatch_instance" => Self::MismatchInstance,
+            "mismatch_class" => Self::MismatchClass,
+            "mismatch_quantity" => Self::MismatchQuantity,
+            "needs_replacement" => Self::NeedsReplacement,
+            "no_pedigree_match" => Self::NoPedigreeMatch,
+            "non_conformant" => Self::NonConformant,
+            "non_sellable_other" => Self::NonSellableOther,
+            "partially_dispensed" => Self::PartiallyDispensed,
+            "recalled" => Self::Recalled,
+            "reserved" => Self::Reserved,
+            "retail_sold" => Self::RetailSold,
+            "returned" => Self::Returned,
+            "sellable_accessible" => Self::SellableAccessible,
+            "sellable_not_accessible" => Self::SellableNotAccessible,
+            "stolen" => Self::Stolen,
+            "unavailable" => Self::Unavailable,
+            "unknown" => Self::Unknown,
+            other => Self::Custom(other.to_owned()),
+        }
+    }
+
+    /// The stored form: the bare CBV term, or the custom URI.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Active => "active",
+            Self::Available => "available",
+            Self::CompletenessInferred => "completeness_inferred",
+            Self::CompletenessVerified => "completeness_verified",
+            Self::Conformant => "conformant",
+            Self::ContainerClosed => "container_closed",
+            Self::ContainerOpen => "container_open",
+            Self::Damaged => "damaged",
+            Self::Destroyed => "destroyed",
+            Self::Dispensed => "dispensed",
+            Self::Disposed => "disposed",
+            Self::Encoded => "encoded",
+            Self::Expired => "expired",
+            Self::InProgress => "in_progress",
+            Self::InTransit => "in_transit",
+            Self::Inactive => "inactive",
+            Self::MismatchInstance => "mismatch_instance",
+            Self::MismatchClass => "mismatch_class",
+            Self::MismatchQuantity => "mismatch_quantity",
+            Self::NeedsReplacement => "needs_replacement",
+            Self::NoPedigreeMatch => "no_pedigree_match",
+            Self::NonConformant => "non_conformant",
+            Self::NonSellableOther => "non_sellable_other",
+            Self::PartiallyDispensed => "partially_dispensed",
+            Self::Recalled => "recalled",
+            Self::Reserved => "reserved",
+            Self::RetailSold => "retail_sold",
+            Self::Returned => "returned",
+            Self::SellableAccessible => "sellable_accessible",
+            Self::SellableNotAccessible => "sellable_not_accessible",
+            Self::Stolen => "stolen",
+            Self::Unavailable => "unavailable",
+            Self::Unknown => "unknown",
+            Self::Custom(uri) => uri,
+        }
+    }
+}
+
+impl std::fmt::Display for Disposition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl BizStep {
+    /// The portal's own step that ends a theft ([`RECOVERING_STEP`]).
+    pub fn is_recovering(&self) -> bool {
+        matches!(self, BizStep::Custom(uri) if uri == RECOVERING_STEP)
+    }
+}
+
 /// `scheme:rest` with an http(s) authority or a `urn:` namespace.
 pub fn is_full_uri(value: &str) -> bool {
     let ok_chars =
@@ -199,6 +498,27 @@ mod tests {
                 .is_err()
         );
         assert!(!is_full_uri("urn:x"));
+        // The enums: every term round-trips, custom URIs are kept.
+        for t in BIZ_STEPS {
+            assert_eq!(BizStep::parse(t).unwrap().as_str(), *t);
+            assert!(
+                !matches!(BizStep::from_stored(t), BizStep::Custom(_)),
+                "{t}"
+            );
+        }
+        for t in DISPOSITIONS {
+            assert_eq!(Disposition::parse(t).unwrap().as_str(), *t);
+            assert!(
+                !matches!(Disposition::from_stored(t), Disposition::Custom(_)),
+                "{t}"
+            );
+        }
+        assert_eq!(
+            BizStep::parse("urn:epcglobal:cbv:bizstep:receiving").unwrap(),
+            BizStep::Receiving
+        );
+        assert!(BizStep::parse(RECOVERING_STEP).unwrap().is_recovering());
+        assert!(Disposition::parse("stolen_goods").is_err());
         assert!(!is_full_uri("https://a b.c"));
     }
 }

@@ -9,7 +9,7 @@ use std::collections::HashSet;
 use chrono::{DateTime, FixedOffset, Utc};
 use serde_json::{Map, Value, json};
 
-use super::cbv::{BIZ_STEP, DISPOSITION, is_full_uri};
+use super::cbv::{BizStep, Disposition, is_full_uri};
 use super::error_declaration::validate_declaration;
 pub use super::error_declaration::{
     ERROR_REASON, ErrorDeclaration, MAX_CORRECTIVE_EVENTS, RawErrorDeclaration,
@@ -146,8 +146,8 @@ pub struct ValidEvent {
     pub event_id: String,
     pub event_type: EventType,
     pub action: Option<Action>,
-    pub biz_step: Option<String>,
-    pub disposition: Option<String>,
+    pub biz_step: Option<BizStep>,
+    pub disposition: Option<Disposition>,
     pub event_time: DateTime<Utc>,
     pub event_time_zone_offset: String,
     pub epcs: Vec<DeviceRef>,
@@ -193,8 +193,18 @@ impl ValidEvent {
         Value::Object(map)
     }
 
-    pub fn is_biz_step(&self, step: &str) -> bool {
-        self.biz_step.as_deref() == Some(step)
+    pub fn is_biz_step(&self, step: &BizStep) -> bool {
+        self.biz_step.as_ref() == Some(step)
+    }
+
+    /// The step's stored form.
+    pub fn biz_step_str(&self) -> Option<&str> {
+        self.biz_step.as_ref().map(BizStep::as_str)
+    }
+
+    /// The disposition's stored form.
+    pub fn disposition_str(&self) -> Option<&str> {
+        self.disposition.as_ref().map(Disposition::as_str)
     }
 }
 
@@ -339,13 +349,13 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
     let biz_step = raw
         .biz_step
         .as_deref()
-        .map(|v| BIZ_STEP.normalise(v))
+        .map(BizStep::parse)
         .transpose()
         .map_err(|r| FieldError::new("bizStep", r))?;
     let disposition = raw
         .disposition
         .as_deref()
-        .map(|v| DISPOSITION.normalise(v))
+        .map(Disposition::parse)
         .transpose()
         .map_err(|r| FieldError::new("disposition", r))?;
 
@@ -458,10 +468,10 @@ pub fn validate(raw: RawEvent, now: DateTime<Utc>) -> Result<ValidEvent, FieldEr
         push("action", json!(a.as_str()));
     }
     if let Some(b) = &biz_step {
-        push("bizStep", json!(b));
+        push("bizStep", json!(b.as_str()));
     }
     if let Some(d) = &disposition {
-        push("disposition", json!(d));
+        push("disposition", json!(d.as_str()));
     }
     // Stored as the instant in UTC with milliseconds; the offset says how the
     // capturing site wrote it.

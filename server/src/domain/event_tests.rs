@@ -40,7 +40,7 @@ fn accepts_and_normalises() {
         visibility: Some(Visibility::Partner),
     });
     let e = validate(r, now()).unwrap();
-    assert_eq!(e.biz_step.as_deref(), Some("inspecting"));
+    assert_eq!(e.biz_step_str(), Some("inspecting"));
     assert_eq!(e.epcs[0].key.to_string(), "09520123456788/ABC1");
     assert_eq!(e.epcs[0].lot.as_ref().unwrap().as_str(), "L/1");
     let j = e.normalised_json();

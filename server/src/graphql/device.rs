@@ -132,7 +132,12 @@ impl Device {
         #[graphql(name = "newestFirst", default)] newest_first: bool,
     ) -> Result<Connection<usize, Event, EmptyFields, EmptyFields>> {
         let filter = HistoryFilter {
-            biz_step,
+            biz_step: biz_step
+                .map(|s| {
+                    crate::domain::cbv::BizStep::parse(&s)
+                        .map_err(|e| ErrorCode::InvalidInput.error(format!("bizStep: {e}")))
+                })
+                .transpose()?,
             from: parse_time("from", from)?,
             to: parse_time("to", to)?,
             newest_first,
@@ -368,7 +373,7 @@ impl Event {
     /// (it would give the event's time away).
     #[graphql(name = "recordTime")]
     async fn record_time(&self) -> Option<String> {
-        self.text("eventTime").map(|_| time(self.0.record_time))
+        self.0.record_time.map(time)
     }
     /// The acting organisation's slug.
     async fn organisation(&self) -> Option<String> {

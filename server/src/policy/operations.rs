@@ -4,6 +4,7 @@
 //! tests keep equal cell by cell.
 
 use super::Relationship;
+use crate::domain::cbv::{BizStep, Disposition};
 use crate::domain::principal::{Audience, Role, Viewer};
 
 /// What a capture does to a device, as far as who may capture it goes
@@ -39,20 +40,23 @@ impl CaptureKind {
 
     /// The kind of an event with this step and disposition; the first rule
     /// that matches wins.
-    pub fn of(biz_step: Option<&str>, disposition: Option<&str>) -> CaptureKind {
-        if biz_step == Some("commissioning") {
+    pub fn of(biz_step: Option<&BizStep>, disposition: Option<&Disposition>) -> CaptureKind {
+        if biz_step == Some(&BizStep::Commissioning) {
             CaptureKind::Commission
-        } else if disposition == Some("recalled") {
+        } else if disposition == Some(&Disposition::Recalled) {
             CaptureKind::Recall
-        } else if disposition == Some("destroyed")
-            || matches!(biz_step, Some("decommissioning" | "destroying"))
+        } else if disposition == Some(&Disposition::Destroyed)
+            || matches!(
+                biz_step,
+                Some(BizStep::Decommissioning | BizStep::Destroying)
+            )
         {
             CaptureKind::EndLife
-        } else if disposition == Some("stolen") {
+        } else if disposition == Some(&Disposition::Stolen) {
             CaptureKind::ReportStolen
-        } else if biz_step == Some(crate::domain::cbv::RECOVERING_STEP) {
+        } else if biz_step.is_some_and(BizStep::is_recovering) {
             CaptureKind::Recover
-        } else if biz_step == Some("receiving") {
+        } else if biz_step == Some(&BizStep::Receiving) {
             CaptureKind::Receive
         } else {
             CaptureKind::Other
@@ -197,8 +201,8 @@ fn partner_may_capture(role: Role, relationship: Relationship, kind: CaptureKind
 /// before it loads a single device.
 pub fn role_refusal(
     role: Role,
-    biz_step: Option<&str>,
-    disposition: Option<&str>,
+    biz_step: Option<&BizStep>,
+    disposition: Option<&Disposition>,
 ) -> Option<(&'static str, &'static str)> {
     let kind = CaptureKind::of(biz_step, disposition);
     if Relationship::ALL
@@ -210,7 +214,7 @@ pub fn role_refusal(
     // The member that made the event this kind (`CaptureKind::of`).
     let member = match kind {
         CaptureKind::Recall | CaptureKind::ReportStolen => "disposition",
-        CaptureKind::EndLife if disposition == Some("destroyed") => "disposition",
+        CaptureKind::EndLife if disposition == Some(&Disposition::Destroyed) => "disposition",
         _ => "bizStep",
     };
     Some((member, kind.refusal(Relationship::None)))
@@ -221,8 +225,8 @@ pub fn role_refusal(
 pub fn capture_refusal(
     role: Role,
     relationship: Relationship,
-    biz_step: Option<&str>,
-    disposition: Option<&str>,
+    biz_step: Option<&BizStep>,
+    disposition: Option<&Disposition>,
 ) -> Option<&'static str> {
     let kind = CaptureKind::of(biz_step, disposition);
     (!role_may(role, relationship, Operation::Capture(kind))).then(|| kind.refusal(relationship))

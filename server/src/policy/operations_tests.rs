@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::cbv::{BizStep, Disposition};
 use crate::policy::tests::documented_rows;
 use crate::policy::{one_of_each_role, table_viewers};
 
@@ -92,48 +93,52 @@ fn the_documented_capture_table_is_the_code() {
 #[test]
 fn kinds_and_refusals() {
     use CaptureKind::*;
+    let step = |t: &str| Some(BizStep::parse(t).unwrap());
+    let disp = |t: &str| Some(Disposition::parse(t).unwrap());
     let cases = [
-        (Some("commissioning"), Some("recalled"), Commission),
-        (Some("shipping"), Some("recalled"), Recall),
-        (Some("shipping"), Some("destroyed"), EndLife),
-        (Some("decommissioning"), Some("stolen"), EndLife),
-        (Some("receiving"), Some("stolen"), ReportStolen),
-        (Some(crate::domain::cbv::RECOVERING_STEP), None, Recover),
-        (Some("receiving"), Some("in_progress"), Receive),
-        (Some("repairing"), None, Other),
+        (step("commissioning"), disp("recalled"), Commission),
+        (step("shipping"), disp("recalled"), Recall),
+        (step("shipping"), disp("destroyed"), EndLife),
+        (step("decommissioning"), disp("stolen"), EndLife),
+        (step("receiving"), disp("stolen"), ReportStolen),
+        (step(crate::domain::cbv::RECOVERING_STEP), None, Recover),
+        (step("receiving"), disp("in_progress"), Receive),
+        (step("repairing"), None, Other),
         (None, None, Other),
     ];
-    for (step, disposition, kind) in cases {
+    for (s, d, kind) in &cases {
         assert_eq!(
-            CaptureKind::of(step, disposition),
-            kind,
-            "{step:?} {disposition:?}"
+            CaptureKind::of(s.as_ref(), d.as_ref()),
+            *kind,
+            "{s:?} {d:?}"
         );
     }
+    let refusal = |role, s: Option<BizStep>, d: Option<Disposition>| {
+        role_refusal(role, s.as_ref(), d.as_ref()).map(|r| r.0)
+    };
     // A partner is refused commissioning and recalls before any device is
     // looked at; a service partner also ending a unit's life.
     assert_eq!(
-        role_refusal(Role::Distributor, Some("commissioning"), None).map(|r| r.0),
+        refusal(Role::Distributor, step("commissioning"), None),
         Some("bizStep")
     );
     assert_eq!(
-        role_refusal(Role::Distributor, Some("shipping"), Some("recalled")).map(|r| r.0),
+        refusal(Role::Distributor, step("shipping"), disp("recalled")),
         Some("disposition")
     );
     assert_eq!(
-        role_refusal(Role::ServicePartner, Some("repairing"), Some("destroyed")).map(|r| r.0),
+        refusal(Role::ServicePartner, step("repairing"), disp("destroyed")),
         Some("disposition")
     );
-    assert_eq!(
-        role_refusal(Role::Distributor, Some("destroying"), None),
-        None
-    );
-    assert_eq!(role_refusal(Role::Staff, Some("commissioning"), None), None);
+    assert_eq!(refusal(Role::Distributor, step("destroying"), None), None);
+    assert_eq!(refusal(Role::Staff, step("commissioning"), None), None);
+    let repairing = step("repairing");
+    let receiving = step("receiving");
     assert_eq!(
         capture_refusal(
             Role::Distributor,
             Relationship::ShippedTo,
-            Some("repairing"),
+            repairing.as_ref(),
             None
         ),
         Some("a device shipped to you takes only its receipt")
@@ -142,7 +147,7 @@ fn kinds_and_refusals() {
         capture_refusal(
             Role::Distributor,
             Relationship::ShippedTo,
-            Some("receiving"),
+            receiving.as_ref(),
             None
         ),
         None

@@ -22,6 +22,8 @@ use crate::store::StoreError;
 use crate::store::capture::{CaptureTx, DeviceHandle, NewEvent, WritePlan};
 
 /// What a declaration's own eventID ends with.
+use crate::domain::cbv::{BizStep, Disposition};
+
 pub const DECLARATION_SUFFIX: &str = "#errorDeclaration";
 
 /// The status a device has after these (bizStep, disposition) pairs of the
@@ -29,9 +31,11 @@ pub const DECLARATION_SUFFIX: &str = "#errorDeclaration";
 pub fn status_of(history: &[(Option<String>, Option<String>)]) -> String {
     let mut current = status::COMMISSIONED.to_owned();
     for (step, disposition) in history {
-        if step.as_deref() == Some("commissioning") {
+        let step = step.as_deref().map(BizStep::from_stored);
+        let disposition = disposition.as_deref().map(Disposition::from_stored);
+        if step == Some(BizStep::Commissioning) {
             current = status::COMMISSIONED.to_owned();
-        } else if let Some(s) = status_after(&current, step.as_deref(), disposition.as_deref()) {
+        } else if let Some(s) = status_after(&current, step.as_ref(), disposition.as_ref()) {
             current = s.to_owned();
         }
     }

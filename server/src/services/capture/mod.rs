@@ -20,6 +20,7 @@ use super::Portal;
 use super::log::{build_leaves, chain_heads, leaf_job};
 use crate::auth::Principal;
 use crate::domain::DeviceKey;
+use crate::domain::cbv::{BizStep, Disposition};
 use crate::domain::custody::Party;
 use crate::domain::event::{RawEvent, ValidEvent, validate};
 use crate::domain::visibility::{Visibility, standard_class};
@@ -55,32 +56,37 @@ pub mod status {
 /// (later also by the recall's remedy): no other event clears either.
 pub fn status_after(
     current: &str,
-    biz_step: Option<&str>,
-    disposition: Option<&str>,
+    biz_step: Option<&BizStep>,
+    disposition: Option<&Disposition>,
 ) -> Option<&'static str> {
-    let decommissioned = matches!(disposition, Some("destroyed"))
-        || matches!(biz_step, Some("decommissioning") | Some("destroying"));
+    let decommissioned = disposition == Some(&Disposition::Destroyed)
+        || matches!(
+            biz_step,
+            Some(BizStep::Decommissioning | BizStep::Destroying)
+        );
     match current {
         status::STOLEN => {
-            return (biz_step == Some(status::RECOVERING_STEP)).then_some(status::IN_STOCK);
+            return biz_step
+                .is_some_and(BizStep::is_recovering)
+                .then_some(status::IN_STOCK);
         }
         status::RECALLED => return decommissioned.then_some(status::DECOMMISSIONED),
         _ => {}
     }
     let by_disposition = match disposition {
-        Some("returned") => Some(status::RETURNED),
-        Some("recalled") => Some(status::RECALLED),
-        Some("stolen") => Some(status::STOLEN),
-        Some("destroyed") => Some(status::DECOMMISSIONED),
+        Some(Disposition::Returned) => Some(status::RETURNED),
+        Some(Disposition::Recalled) => Some(status::RECALLED),
+        Some(Disposition::Stolen) => Some(status::STOLEN),
+        Some(Disposition::Destroyed) => Some(status::DECOMMISSIONED),
         _ => None,
     };
     by_disposition.or(match biz_step {
-        Some("commissioning") => Some(status::COMMISSIONED),
-        Some("shipping") => Some(status::IN_TRANSIT),
-        Some("receiving") => Some(status::IN_STOCK),
-        Some("installing") => Some(status::INSTALLED),
-        Some("repairing") => Some(status::IN_REPAIR),
-        Some("decommissioning") | Some("destroying") => Some(status::DECOMMISSIONED),
+        Some(BizStep::Commissioning) => Some(status::COMMISSIONED),
+        Some(BizStep::Shipping) => Some(status::IN_TRANSIT),
+        Some(BizStep::Receiving) => Some(status::IN_STOCK),
+        Some(BizStep::Installing) => Some(status::INSTALLED),
+        Some(BizStep::Repairing) => Some(status::IN_REPAIR),
+        Some(BizStep::Decommissioning | BizStep::Destroying) => Some(status::DECOMMISSIONED),
         _ => None,
     })
 }
@@ -246,8 +252,8 @@ impl Portal {
         for (index, e, _) in &valid {
             if let Some((field, reason)) = crate::policy::role_refusal(
                 principal.role,
-                e.biz_step.as_deref(),
-                e.disposition.as_deref(),
+                e.biz_step.as_ref(),
+                e.disposition.as_ref(),
             ) {
                 rejections.push(Rejection {
                     index: *index,

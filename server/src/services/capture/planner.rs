@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::{Rejection, key_str, status, status_after};
 use crate::auth::Role;
+use crate::domain::cbv::{BizStep, Disposition};
 use crate::domain::custody::{MAX_ASSEMBLY_DEPTH, Party, Snapshot, changes};
 use crate::domain::event::{Action, DeviceRef, EventType, ValidEvent};
 use crate::policy::{self, Relationship};
@@ -164,8 +165,8 @@ impl Planner {
             field,
             reason,
         };
-        let commissioning = e.is_biz_step("commissioning");
-        let receiving = e.is_biz_step("receiving");
+        let commissioning = e.is_biz_step(&BizStep::Commissioning);
+        let receiving = e.is_biz_step(&BizStep::Receiving);
         // Resolve every device first; nothing changes before all are known.
         let mut epcs = Vec::with_capacity(e.epcs.len());
         let mut created: Vec<DeviceHandle> = Vec::new();
@@ -238,8 +239,8 @@ impl Planner {
                 && let Some(reason) = policy::capture_refusal(
                     self.role,
                     standing,
-                    e.biz_step.as_deref(),
-                    e.disposition.as_deref(),
+                    e.biz_step.as_ref(),
+                    e.disposition.as_ref(),
                 )
             {
                 return Err(reject((
@@ -391,7 +392,7 @@ impl Planner {
         }
 
         // Custody and status of the epcList.
-        let destination = if e.is_biz_step("shipping") {
+        let destination = if e.is_biz_step(&BizStep::Shipping) {
             // The first entry names the receiver (and the custody replay
             // reads the same entry).
             let found = e
@@ -418,7 +419,7 @@ impl Planner {
             };
             let (key, shipped_to) = (format!("{}/{}", d.gtin, d.serial), d.state.shipped_to_id);
             let stolen = d.state.status == status::STOLEN;
-            if installed && e.disposition.as_deref() == Some("stolen") {
+            if installed && e.disposition == Some(Disposition::Stolen) {
                 return Err(reject((
                     "epcList".into(),
                     format!(
@@ -432,7 +433,7 @@ impl Planner {
                     format!("{key} is reported stolen; record its recovery first"),
                 )));
             }
-            if e.is_biz_step(status::RECOVERING_STEP) {
+            if e.biz_step.as_ref().is_some_and(BizStep::is_recovering) {
                 if !stolen {
                     return Err(reject((
                         "epcList".into(),
@@ -465,7 +466,7 @@ impl Planner {
                     d.state.shipped_to_id = Some(dest);
                 }
             }
-            if e.is_biz_step("receiving") {
+            if e.is_biz_step(&BizStep::Receiving) {
                 if !self.role.is_manufacturer() && shipped_to != Some(self.org_id) && !holds {
                     return Err(reject((
                         "epcList".into(),
@@ -478,11 +479,8 @@ impl Planner {
                 }
             }
             if let Some(d) = self.devices.get_mut(&h)
-                && let Some(s) = status_after(
-                    &d.state.status,
-                    e.biz_step.as_deref(),
-                    e.disposition.as_deref(),
-                )
+                && let Some(s) =
+                    status_after(&d.state.status, e.biz_step.as_ref(), e.disposition.as_ref())
             {
                 d.state.status = s.to_owned();
             }
@@ -503,7 +501,7 @@ impl Planner {
                 }
             }
         }
-        if e.disposition.as_deref() == Some("stolen") {
+        if e.disposition == Some(Disposition::Stolen) {
             self.thefts.entry(e.event_id.clone()).or_default().extend(
                 devices
                     .iter()
@@ -545,8 +543,8 @@ impl Planner {
             event_id: e.event_id.clone(),
             event_type: e.event_type.as_str().into(),
             action: e.action.map(|a| a.as_str().into()),
-            biz_step: e.biz_step.clone(),
-            disposition: e.disposition.clone(),
+            biz_step: e.biz_step_str().map(str::to_owned),
+            disposition: e.disposition_str().map(str::to_owned),
             event_time: e.event_time,
             event_time_zone_offset: e.event_time_zone_offset.clone(),
             read_point: e.read_point.clone(),

@@ -10,6 +10,7 @@ use std::sync::Arc;
 
 use super::cache::{ViewKey, ViewerKey};
 use super::{DeviceView, EventRef, EventView, FieldView, HistoryFilter, ReadError};
+use crate::domain::cbv::BizStep;
 use crate::domain::principal::Viewer;
 use crate::domain::visibility::Visibility;
 use crate::policy::{self, Disclosure, Operation, Relationship};
@@ -68,10 +69,14 @@ impl Portal {
                 let e = &all[*i];
                 filter
                     .biz_step
-                    .as_deref()
-                    .is_none_or(|s| e.biz_step.as_deref() == Some(s))
-                    && filter.from.is_none_or(|t| e.event_time >= t)
-                    && filter.to.is_none_or(|t| e.event_time <= t)
+                    .as_ref()
+                    .is_none_or(|s| e.biz_step.as_ref() == Some(s))
+                    && filter
+                        .from
+                        .is_none_or(|t| e.event_time.is_some_and(|at| at >= t))
+                    && filter
+                        .to
+                        .is_none_or(|t| e.event_time.is_some_and(|at| at <= t))
             })
             .map(|index| EventRef {
                 all: Arc::clone(&all),
@@ -145,7 +150,7 @@ impl Portal {
         let mut events: Vec<EventView> = Vec::with_capacity(records.len());
         for (e, relationship) in records.into_iter().zip(relationships) {
             let committed = commitments.remove(&e.id).unwrap_or_default();
-            let fields = e
+            let fields: Vec<FieldView> = e
                 .fields
                 .into_iter()
                 .map(|(name, value, class)| {
@@ -180,15 +185,22 @@ impl Portal {
                     }
                 })
                 .collect();
+            let shown = |name: &str| {
+                fields
+                    .iter()
+                    .any(|f: &FieldView| f.name == name && f.commitment.is_none() && !f.erased)
+            };
+            let event_time = shown("eventTime").then_some(e.event_time);
             events.push(EventView {
                 leaf_index: leaves.get(&e.id).map(|i| *i as u64),
+                biz_step: e
+                    .biz_step
+                    .as_deref()
+                    .filter(|_| shown("bizStep"))
+                    .map(BizStep::from_stored),
+                event_time,
+                record_time: event_time.map(|_| e.record_time),
                 fields,
-                event_type: e.event_type,
-                action: e.action,
-                biz_step: e.biz_step,
-                disposition: e.disposition,
-                event_time: e.event_time,
-                record_time: e.record_time,
             });
         }
         self.decide_members(viewer, device, &mut events).await?;

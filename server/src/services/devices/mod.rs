@@ -20,6 +20,7 @@ mod members;
 pub use list::DeviceListFilter;
 
 use super::Portal;
+use crate::domain::cbv::BizStep;
 use crate::domain::principal::Viewer;
 use crate::domain::status::DeviceStatus;
 use crate::domain::visibility::Visibility;
@@ -135,13 +136,15 @@ pub struct FieldView {
 pub struct EventView {
     /// This event's leaf for this device in the public log.
     pub leaf_index: Option<u64>,
-    pub event_type: String,
-    pub action: Option<String>,
-    pub biz_step: Option<String>,
-    pub disposition: Option<String>,
-    pub event_time: DateTime<Utc>,
-    pub record_time: DateTime<Utc>,
-    /// Only the fields the caller may see.
+    /// The step, when the viewer sees `bizStep` (filters match only what
+    /// the viewer sees, or they would tell what it may not).
+    pub biz_step: Option<BizStep>,
+    /// The event's instant, when the viewer sees `eventTime`.
+    pub event_time: Option<DateTime<Utc>>,
+    /// When the portal recorded it: shown with `eventTime` only (it would
+    /// give the event's time away).
+    pub record_time: Option<DateTime<Utc>>,
+    /// Only the fields the viewer may see.
     pub fields: Vec<FieldView>,
 }
 
@@ -180,7 +183,7 @@ pub struct LatestEventView {
 /// Filters on a device's history.
 #[derive(Clone, Debug, Default)]
 pub struct HistoryFilter {
-    pub biz_step: Option<String>,
+    pub biz_step: Option<BizStep>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
     pub newest_first: bool,

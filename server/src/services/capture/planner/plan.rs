@@ -8,7 +8,8 @@ use chrono::{DateTime, Utc};
 use super::{Dev, Fresh, LinkRef, Planner, theft_named};
 use crate::auth::Principal;
 use crate::domain::DeviceKey;
-use crate::services::capture::{CaptureError, status};
+use crate::domain::cbv::BizStep;
+use crate::services::capture::CaptureError;
 use crate::store::capture::{CaptureTx, DeviceHandle, DeviceRow, DeviceState, LinkRow, WritePlan};
 
 impl Planner {
@@ -41,7 +42,7 @@ impl Planner {
         let products = tx.products_by_gtin(&gtins).await?;
         let mut named: Vec<String> = fresh
             .iter()
-            .filter(|(_, e, _)| e.is_biz_step(status::RECOVERING_STEP))
+            .filter(|(_, e, _)| e.biz_step.as_ref().is_some_and(BizStep::is_recovering))
             .filter_map(|(_, e, _)| theft_named(e).map(str::to_owned))
             .collect();
         named.sort();
