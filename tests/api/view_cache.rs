@@ -13,6 +13,7 @@ use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, dl, object};
 use crate::helpers::{Backend, spawn_app};
 
 both_backends!(
+    a_part_taken_out_elsewhere_leaves_a_cached_member_list,
     a_part_shows_its_new_holder_when_only_its_pack_moved,
     an_assignment_elsewhere_shows_in_a_cached_history,
     an_erasure_by_another_process_shows_in_a_cached_history,
@@ -103,6 +104,69 @@ async fn a_part_shows_its_new_holder_when_only_its_pack_moved(backend: Backend) 
     );
 }
 
+/// A service partner sees a part in another unit's shipment while the part
+/// is installed in a pack it services; once the part is taken out (a change
+/// of the part and the pack only), the cached history no longer names it.
+async fn a_part_taken_out_elsewhere_leaves_a_cached_member_list(backend: Backend) {
+    let Some(app) = spawn_app(backend).await else {
+        return;
+    };
+    let staff = app.with_products().await;
+    let (unit, pack, part) = (
+        dl(PACK_GTIN, "CM1"),
+        dl(PACK_GTIN, "CM9"),
+        dl(BMS_GTIN, "CMU"),
+    );
+    let r = app
+        .capture(
+            &staff,
+            vec![
+                object("cm-1", "commissioning", &[&unit, &pack, &part]),
+                ship("cm-2", &[&unit, &part], "veloparts-eu"),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let velo = app.token(Role::Distributor, "veloparts-eu").await;
+    let r = app
+        .capture(&velo, vec![object("cm-4", "receiving", &[&unit, &part])])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    // The part goes into the pack, which the partner services.
+    let r = app
+        .capture(&staff, vec![ship("cm-6", &[&pack], "veloparts-eu")])
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let r = app
+        .capture(
+            &velo,
+            vec![
+                object("cm-7", "receiving", &[&pack]),
+                aggregation("cm-8", "ADD", "assembling", &pack, &[&part]),
+            ],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    assign(&app, &staff, "CM1", Some("pedalfix")).await;
+    assign(&app, &staff, "CM9", Some("pedalfix")).await;
+    let partner = app.token(Role::ServicePartner, "pedalfix").await;
+    let seen = raw_history(&app, &partner, PACK_GTIN, "CM1").await;
+    assert!(
+        seen.contains("/21/CMU"),
+        "installed in a serviced pack: {seen}"
+    );
+    assert_eq!(raw_history(&app, &partner, PACK_GTIN, "CM1").await, seen);
+    let r = app
+        .capture(
+            &velo,
+            vec![aggregation("cm-9", "DELETE", "removing", &pack, &[&part])],
+        )
+        .await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let after = raw_history(&app, &partner, PACK_GTIN, "CM1").await;
+    assert!(!after.contains("/21/CMU"), "taken out, gone: {after}");
+}
+
 const SECRET: &str = "Ada Cached-Lovelace";
 
 async fn an_erasure_by_another_process_shows_in_a_cached_history(backend: Backend) {
@@ -128,6 +192,20 @@ async fn an_erasure_by_another_process_shows_in_a_cached_history(backend: Backen
     let fields = "history { edges { node { fields { name value erased } } } }";
     let before = app.device(&staff, PACK_GTIN, "C9", fields).await;
     assert!(before.to_string().contains(SECRET), "{before}");
+    // A regulator's view holds the member's commitment, not its value: it
+    // is cached, and must show the erasure.
+    let regulator = app.token(Role::Regulator, "eu-msa").await;
+    let member = |v: &Value| {
+        v["history"]["edges"][1]["node"]["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["name"] == "customerName")
+            .cloned()
+            .expect("the member is listed")
+    };
+    let seen = app.device(&regulator, PACK_GTIN, "C9", fields).await;
+    assert_eq!(member(&seen)["erased"], false);
     let out = crate::cli::provenance(&app)
         .args([
             "erase",
@@ -145,6 +223,8 @@ async fn an_erasure_by_another_process_shows_in_a_cached_history(backend: Backen
     );
     let after = app.device(&staff, PACK_GTIN, "C9", fields).await;
     assert!(!after.to_string().contains(SECRET), "{after}");
+    let seen = app.device(&regulator, PACK_GTIN, "C9", fields).await;
+    assert_eq!(member(&seen)["erased"], true, "{seen}");
     let erased: Vec<&Value> = after["history"]["edges"][1]["node"]["fields"]
         .as_array()
         .unwrap()

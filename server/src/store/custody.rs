@@ -105,6 +105,7 @@ impl CaptureTx {
         // Every interval that opens or closes moves the view epochs of its
         // device and party (an organisation, or the parent device).
         let (mut devices, mut organisations) = (existing.clone(), Vec::new());
+        let mut installed_in_closed: Vec<i64> = Vec::new();
         let mut party = |kind: Kind, party: i64| match kind {
             Kind::InstalledIn => devices.push(party),
             _ => organisations.push(party),
@@ -115,6 +116,9 @@ impl CaptureTx {
             if changed.contains(&(interval.device, interval.kind)) {
                 replaced.push(id);
                 party(interval.kind, interval.party);
+                if interval.kind == Kind::InstalledIn {
+                    installed_in_closed.push(interval.party);
+                }
                 builder.seed(interval);
             }
         }
@@ -127,6 +131,17 @@ impl CaptureTx {
         // the assembly: the parts installed in a changed device move too.
         let below = super::epochs::installed_below(&self.tx, self.chunk, &existing).await?;
         devices.extend(below);
+        // A part put in or taken out of an assembly comes to exist, or
+        // stops existing, for every organisation related to the assembly
+        // now (it may be named in another unit's list members).
+        let assemblies: Vec<i64> = writes
+            .iter()
+            .filter(|w| w.kind == Kind::InstalledIn)
+            .filter_map(|w| w.party)
+            .chain(installed_in_closed)
+            .collect();
+        organisations
+            .extend(super::epochs::organisations_around(&self.tx, self.chunk, &assemblies).await?);
         super::epochs::bump(&self.tx, self.chunk, &devices, &organisations).await?;
         // The open intervals that change are rewritten with their end.
         for chunk in replaced.chunks(self.chunk) {
@@ -294,6 +309,8 @@ impl Store {
         }
         custody_interval::Entity::delete_many().exec(&tx.tx).await?;
         rows_of(&intervals)?.insert(&tx.tx, "").await?;
+        // Every interval was rewritten: no cached view may outlive it.
+        super::epochs::bump_all(&tx.tx).await?;
         data_step::Entity::insert(data_step::ActiveModel {
             name: sea_orm::Set(CUSTODY_STEP.to_owned()),
             applied_at: sea_orm::Set(Utc::now()),

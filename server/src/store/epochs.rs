@@ -3,7 +3,9 @@
 //! cached view may have changed without the device's leaf count moving.
 //! What moves them is listed in server/src/services/devices/cache.rs.
 
-use entities::{component_link, device, event_device, leaf, organisation};
+use entities::{component_link, custody_interval, device, event_device, leaf, organisation};
+
+use crate::domain::custody::Kind;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
@@ -73,6 +75,71 @@ pub(super) async fn installed_below<C: ConnectionTrait>(
         frontier = next;
     }
     Ok(seen.into_iter().collect())
+}
+
+/// The organisations with an open relationship (holder, shipped to,
+/// service partner, warranty provider) to any of `devices` or to a device
+/// one of them is installed in now: those for whom a part of theirs
+/// exists.
+pub(super) async fn organisations_around<C: ConnectionTrait>(
+    conn: &C,
+    chunk: usize,
+    devices: &[i64],
+) -> StoreResult<Vec<i64>> {
+    let mut chain: std::collections::HashSet<i64> = devices.iter().copied().collect();
+    let mut frontier: Vec<i64> = devices.to_vec();
+    for _ in 0..crate::domain::custody::MAX_ASSEMBLY_DEPTH {
+        let mut next = Vec::new();
+        for part in frontier.chunks(chunk.max(1)) {
+            let parents: Vec<i64> = component_link::Entity::find()
+                .select_only()
+                .column(component_link::Column::ParentId)
+                .filter(component_link::Column::ChildId.is_in(part.iter().copied()))
+                .filter(component_link::Column::RemovedAt.is_null())
+                .into_tuple()
+                .all(conn)
+                .await?;
+            next.extend(parents.into_iter().filter(|p| chain.insert(*p)));
+        }
+        if next.is_empty() {
+            break;
+        }
+        frontier = next;
+    }
+    let chain: Vec<i64> = chain.into_iter().collect();
+    let mut out = Vec::new();
+    for part in chain.chunks(chunk.max(1)) {
+        let parties: Vec<i64> = custody_interval::Entity::find()
+            .select_only()
+            .column(custody_interval::Column::PartyId)
+            .filter(custody_interval::Column::DeviceId.is_in(part.iter().copied()))
+            .filter(custody_interval::Column::ToPos.is_null())
+            .filter(custody_interval::Column::Kind.ne(Kind::InstalledIn.as_str()))
+            .into_tuple()
+            .all(conn)
+            .await?;
+        out.extend(parties);
+    }
+    Ok(out)
+}
+
+/// Moves every epoch (after a data step rewrote what views are made of).
+pub(super) async fn bump_all<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
+    device::Entity::update_many()
+        .col_expr(
+            device::Column::Epoch,
+            Expr::col(device::Column::Epoch).add(1),
+        )
+        .exec(conn)
+        .await?;
+    organisation::Entity::update_many()
+        .col_expr(
+            organisation::Column::Epoch,
+            Expr::col(organisation::Column::Epoch).add(1),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
 }
 
 /// Moves the epochs of every device of these events by one (an erasure

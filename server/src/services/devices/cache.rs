@@ -61,7 +61,7 @@ pub(crate) struct ViewKey {
 }
 
 /// An LRU of shared values whose estimated sizes add up to at most
-/// `budget` bytes; a value larger than the budget is not kept.
+/// `budget` bytes; a value of more than a sixteenth of it is not kept.
 pub(crate) struct ViewCache<V> {
     budget: usize,
     state: Mutex<State<V>>,
@@ -75,6 +75,9 @@ struct State<V> {
 /// What an entry costs besides its value's own estimate: the key, the
 /// map's bookkeeping.
 const ENTRY_OVERHEAD: usize = 128;
+
+/// An entry takes at most `1 / MAX_SHARE` of the budget.
+const MAX_SHARE: usize = 16;
 
 impl<V> ViewCache<V> {
     pub(crate) fn new(budget: usize) -> Self {
@@ -100,7 +103,9 @@ impl<V> ViewCache<V> {
     /// least recently used entries to stay within the budget.
     pub(crate) fn put(&self, key: ViewKey, value: Arc<V>, bytes: usize) {
         let cost = bytes.saturating_add(ENTRY_OVERHEAD);
-        if cost > self.budget {
+        // No one entry may take more than a sixteenth of the budget (and
+        // with it everyone else's entries).
+        if cost > self.budget / MAX_SHARE {
             return;
         }
         let mut state = self.lock();
@@ -152,25 +157,27 @@ mod tests {
 
     #[test]
     fn stays_within_its_budget_and_evicts_the_least_recently_used() {
-        let cache: ViewCache<String> = ViewCache::new(3 * (100 + ENTRY_OVERHEAD));
-        for unit in 0..3 {
+        let entry = 100 + ENTRY_OVERHEAD;
+        let n = MAX_SHARE as i64;
+        let cache: ViewCache<String> = ViewCache::new(MAX_SHARE * entry);
+        for unit in 0..n {
             cache.put(key(unit, 1), Arc::new(format!("v{unit}")), 100);
         }
-        assert_eq!(cache.usage().0, 3);
+        assert_eq!(cache.usage(), (MAX_SHARE, MAX_SHARE * entry));
         // Unit 0 is used; unit 1 is then the least recently used.
         assert!(cache.get(&key(0, 1)).is_some());
-        cache.put(key(3, 1), Arc::new("v3".into()), 100);
+        cache.put(key(n, 1), Arc::new("next".into()), 100);
         assert!(cache.get(&key(1, 1)).is_none());
         assert!(cache.get(&key(0, 1)).is_some());
-        assert!(cache.usage().1 <= 3 * (100 + ENTRY_OVERHEAD));
+        assert_eq!(cache.usage(), (MAX_SHARE, MAX_SHARE * entry));
         // Another state of the unit is another key.
         assert!(cache.get(&key(0, 2)).is_none());
-        // Too large to keep at all.
-        cache.put(key(9, 1), Arc::new("big".into()), 10_000);
-        assert!(cache.get(&key(9, 1)).is_none());
+        // More than its share of the budget: not kept at all.
+        cache.put(key(99, 1), Arc::new("big".into()), 2 * entry);
+        assert!(cache.get(&key(99, 1)).is_none());
         // A replaced entry's bytes are given back.
         cache.put(key(0, 1), Arc::new("again".into()), 100);
-        assert_eq!(cache.usage().1, 3 * (100 + ENTRY_OVERHEAD));
+        assert_eq!(cache.usage(), (MAX_SHARE, MAX_SHARE * entry));
     }
 
     #[test]

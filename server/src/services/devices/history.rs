@@ -59,8 +59,17 @@ impl Portal {
             Some(hit) => hit,
             None => {
                 let decided = Arc::new(self.decided_history(viewer, device).await?);
-                self.history_cache
-                    .put(key, Arc::clone(&decided), weight(&decided));
+                // Personal values are not kept in memory beyond the request:
+                // an erasure (by another process, too) must leave no copy.
+                let personal = decided.iter().any(|e| {
+                    e.fields.iter().any(|f| {
+                        f.class == Visibility::Personal && f.commitment.is_none() && !f.erased
+                    })
+                });
+                if !personal {
+                    self.history_cache
+                        .put(key, Arc::clone(&decided), weight(&decided));
+                }
                 decided
             }
         };
@@ -244,7 +253,9 @@ impl Portal {
     }
 }
 
-/// A decided history's estimated size in memory, for the cache's budget.
+/// A decided history's estimated size in memory, for the cache's budget:
+/// counted from the structure (a JSON map costs far more in memory than in
+/// its text).
 fn weight(events: &[EventView]) -> usize {
     events
         .iter()
@@ -255,9 +266,27 @@ fn weight(events: &[EventView]) -> usize {
                 .map(|f| {
                     96 + f.name.len()
                         + f.commitment.as_ref().map_or(0, String::len)
-                        + serde_json::to_vec(&f.value).map_or(0, |v| 2 * v.len())
+                        + json_weight(&f.value)
                 })
                 .sum::<usize>()
         })
         .sum()
+}
+
+/// What a JSON value holds in memory, about: each node, string and map
+/// entry with its allocation overhead (validation bounds the depth).
+fn json_weight(value: &Value) -> usize {
+    const NODE: usize = 32;
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => NODE,
+        Value::String(s) => NODE + 16 + s.len(),
+        Value::Array(items) => NODE + 16 + items.iter().map(json_weight).sum::<usize>(),
+        Value::Object(map) => {
+            NODE + 64
+                + map
+                    .iter()
+                    .map(|(k, v)| 96 + k.len() + json_weight(v))
+                    .sum::<usize>()
+        }
+    }
 }

@@ -299,6 +299,13 @@ impl Portal {
         if let Some(hit) = self.device_cache.get(&key) {
             return Ok(Some((*hit).clone()));
         }
+        // A miss decides on the row as it is now, read after the counters:
+        // a status changed since `row` was read (a leaf, but no epoch)
+        // must not be kept under the counters that include it.
+        let Some(row) = self.store.device_by_id(row.id).await? else {
+            self.not_found(viewer).await?;
+            return Ok(None);
+        };
         let Some(mut view) = self.view_if_visible(viewer, row).await? else {
             return Ok(None);
         };
