@@ -22,6 +22,10 @@ pub struct Model {
     /// moves whenever a cached view of it may have changed without a new
     /// leaf (server/src/services/devices/cache.rs)
     pub epoch: i64,
+    /// the label secret its label was printed with; none until printed
+    pub label_kid: Option<String>,
+    /// its label's generation: a reprint moves it on (docs/labels.md)
+    pub label_generation: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -86,6 +86,27 @@ enum Command {
         #[command(subcommand)]
         command: AccessLogCommand,
     },
+    /// Print labels (docs/labels.md): for each unit a PNG of its QR code
+    /// and an SVG label, and A4 sheets of the labels as SVG. A unit never
+    /// printed gets its first label; `--reprint` gives each a new one and
+    /// voids the code of every earlier print.
+    Labels {
+        /// The product's GTIN
+        #[arg(long)]
+        gtin: String,
+        /// Every unit of this lot
+        #[arg(long, conflicts_with = "serial", required_unless_present = "serial")]
+        lot: Option<String>,
+        /// These units (repeatable)
+        #[arg(long)]
+        serial: Vec<String>,
+        /// New labels: the codes of earlier prints stop working
+        #[arg(long)]
+        reprint: bool,
+        /// Where to write the files (created if missing)
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
     /// Signing keys: list them, rotate one (a running server picks up the
     /// new key within seconds).
     Keys {
@@ -134,6 +155,9 @@ enum KeysCommand {
         #[arg(long, allow_hyphen_values = true)]
         kid: String,
     },
+    /// Make a new label secret current: labels printed from now on carry
+    /// codes of it; labels printed before keep working.
+    RotateLabelSecret,
 }
 
 fn parse_purpose(s: &str) -> Result<Purpose, String> {
@@ -313,6 +337,21 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Labels {
+            gtin,
+            lot,
+            serial,
+            reprint,
+            out,
+        } => {
+            let portal = Portal::open(settings(&cli.common, None)?).await?;
+            let written = print_labels(&portal, &gtin, lot, serial, reprint, &out).await?;
+            println!(
+                "{written} label(s) written to {} (PNG and SVG per unit, sheet-N.svg)",
+                out.display()
+            );
+            Ok(())
+        }
         Command::Keys { command } => {
             let settings = settings(&cli.common, None)?;
             match command {
@@ -329,6 +368,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 KeysCommand::Revoke { purpose, kid } => {
                     let current = keyring::revoke(&settings.keys_dir, purpose, &kid)?;
                     println!("{purpose} key {kid} revoked; {current} is current");
+                }
+                KeysCommand::RotateLabelSecret => {
+                    let (old, new) = crate::auth::label_secrets::rotate(&settings.keys_dir)?;
+                    println!("label secret rotated: {new} current; labels of {old} keep working");
                 }
             }
             Ok(())
@@ -348,6 +391,7 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         Vec::new()
     };
     let base = portal.settings().public_base_url.clone();
+    let labels = portal.demo_labels(&devices).await?;
     let tokens = if demo {
         portal.demo_tokens().await?
     } else {
@@ -367,6 +411,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             d.gtin, d.serial, d.digital_link, d.note
         )
     }));
+    // What each demo unit's printed label encodes (its code included).
+    lines.extend(
+        labels
+            .into_iter()
+            .map(|(device, url)| format!("label {device} {url}")),
+    );
     // The server keeps running when nobody reads stdout any more (a closed
     // pipe): the URLs are a courtesy, not part of serving.
     let mut out = std::io::stdout().lock();
@@ -380,6 +430,63 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     drop(out);
     app.run_until_stopped().await?;
     Ok(())
+}
+
+/// `provenance labels`: prints as the manufacturer's staff, named by the
+/// command's actor.
+async fn print_labels(
+    portal: &Portal,
+    gtin: &str,
+    lot: Option<String>,
+    serials: Vec<String>,
+    reprint: bool,
+    out: &std::path::Path,
+) -> anyhow::Result<usize> {
+    use crate::services::labels::{self, Units};
+    let gtin = crate::domain::Gtin::parse(gtin).context("--gtin")?;
+    let units = match lot {
+        Some(lot) => Units::Lot(gtin, crate::domain::Lot::parse(&lot).context("--lot")?),
+        None => Units::Serials(
+            gtin,
+            serials
+                .iter()
+                .map(|s| crate::domain::Serial::parse(s).context("--serial"))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+    };
+    let operator = crate::auth::Principal {
+        subject: cli_actor(),
+        role: crate::auth::Role::Staff,
+        org: String::new(),
+    };
+    let printed = portal.print_labels(&operator, &units, reprint).await?;
+    if printed.is_empty() {
+        anyhow::bail!("no such units");
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for label in &printed {
+        // A serial may hold characters a file name may not: hex them.
+        let name: String = label
+            .device
+            .serial()
+            .as_str()
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect();
+        let stem = out.join(format!("{}_{name}", label.device.gtin()));
+        std::fs::write(stem.with_extension("png"), labels::qr_png(label)?)?;
+        std::fs::write(stem.with_extension("svg"), labels::label_svg(label)?)?;
+    }
+    for (i, sheet) in labels::sheets(&printed)?.iter().enumerate() {
+        std::fs::write(out.join(format!("sheet-{}.svg", i + 1)), sheet)?;
+    }
+    Ok(printed.len())
 }
 
 /// The default actor of a command: `cli:$USER`.

@@ -24,6 +24,7 @@ mod events;
 mod health;
 mod issuers;
 mod keys;
+mod labels;
 mod limits;
 mod limits_memory;
 mod list_members;

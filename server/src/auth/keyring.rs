@@ -245,7 +245,11 @@ pub fn fingerprint(dir: &Path) -> String {
             let Ok(meta) = entry.metadata() else { continue };
             if meta.is_dir() {
                 visit.push(path);
-            } else if path.extension().is_some_and(|e| e == "pem") {
+            } else if path
+                .extension()
+                .is_some_and(|e| e == "pem" || e == "secret")
+                || path.file_name().is_some_and(|n| n == "current")
+            {
                 let modified = meta
                     .modified()
                     .ok()

@@ -3,6 +3,7 @@
 pub mod issuers;
 pub mod keyring;
 pub mod keys;
+pub mod label_secrets;
 pub mod token;
 
 pub use keyring::{Keyring, Purpose};

@@ -15,6 +15,7 @@ mod error_declaration;
 pub mod event;
 pub mod gtin;
 mod json_depth;
+pub mod label_code;
 pub mod organisation;
 mod percent;
 pub mod principal;

@@ -6,6 +6,7 @@ mod device;
 mod errors;
 mod ids;
 mod inputs;
+mod labels;
 pub mod loaders;
 mod mutation;
 mod query;

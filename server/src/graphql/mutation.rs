@@ -124,8 +124,9 @@ impl Mutation {
         reason: String,
     ) -> Result<Vec<PersonalField>> {
         let p = principal(ctx)?;
+        let key = super::ids::device_key(&gtin, &serial)?;
         match portal(ctx)
-            .request_personal_data(p, super::client(ctx), &gtin, &serial, &reason)
+            .request_personal_data(p, super::client(ctx), &key, &reason)
             .await
         {
             Ok(Some(fields)) => Ok(fields
@@ -278,6 +279,18 @@ impl Mutation {
         })
     }
 
+    /// Staff: a new label for the unit; the code of every earlier print
+    /// stops working.
+    #[graphql(name = "reprintLabel")]
+    async fn reprint_label(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+    ) -> Result<Option<super::labels::Label>> {
+        super::labels::label(ctx, &gtin, &serial, true).await
+    }
+
     /// Assigns the device's service partner (or clears it without `organisation`).
     #[graphql(name = "assignServicePartner")]
     async fn assign_service_partner(
@@ -287,8 +300,12 @@ impl Mutation {
         serial: String,
         organisation: Option<String>,
     ) -> Result<bool> {
+        let key = super::ids::device_key(&gtin, &serial)?;
+        let organisation = organisation
+            .map(|o| super::ids::slug("organisation", &o))
+            .transpose()?;
         portal(ctx)
-            .assign_service_partner(principal(ctx)?, &gtin, &serial, organisation.as_deref())
+            .assign_service_partner(principal(ctx)?, &key, organisation.as_ref())
             .await
             .map_err(reference_error)?;
         Ok(true)
@@ -327,8 +344,12 @@ impl Mutation {
         region: String,
         organisation: Option<String>,
     ) -> Result<bool> {
+        let gtin = super::ids::gtin(&gtin)?;
+        let organisation = organisation
+            .map(|o| super::ids::slug("organisation", &o))
+            .transpose()?;
         portal(ctx)
-            .assign_warranty_provider(principal(ctx)?, &gtin, &region, organisation.as_deref())
+            .assign_warranty_provider(principal(ctx)?, &gtin, &region, organisation.as_ref())
             .await
             .map_err(reference_error)?;
         Ok(true)

@@ -203,6 +203,17 @@ impl Query {
         }
     }
 
+    /// Staff: a unit's label — printed as it is, or its first one if it
+    /// has none yet. Null when there is no such unit.
+    async fn label(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+    ) -> Result<Option<super::labels::Label>> {
+        super::labels::label(ctx, &gtin, &serial, false).await
+    }
+
     /// A device by any GS1 Digital Link form that names it (lot in the
     /// path, zero-suppressed GTINs, query parameters).
     #[graphql(name = "deviceByDigitalLink")]

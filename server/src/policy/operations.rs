@@ -117,12 +117,15 @@ pub enum Operation {
     SeeEveryDevice,
     /// A unit's history (each field then decided by the policy table).
     ReadHistory,
+    /// Printing and reprinting units' labels, which carry their
+    /// verification codes (docs/labels.md).
+    PrintLabels,
 }
 
 impl Operation {
     /// The operations of the "Operations" table, which the relationship
     /// does not change.
-    pub const TABLE: [Operation; 7] = [
+    pub const TABLE: [Operation; 8] = [
         Operation::CaptureEvents,
         Operation::DeclareInError,
         Operation::WriteReferenceData,
@@ -130,6 +133,7 @@ impl Operation {
         Operation::RequestPersonalData,
         Operation::SeeEveryDevice,
         Operation::ReadHistory,
+        Operation::PrintLabels,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -142,6 +146,7 @@ impl Operation {
             Operation::RequestPersonalData => "request personal data",
             Operation::SeeEveryDevice => "see every device",
             Operation::ReadHistory => "read a unit's history",
+            Operation::PrintLabels => "print labels",
         }
     }
 }
@@ -177,6 +182,7 @@ pub(super) fn role_may(role: Role, relationship: Relationship, op: Operation) ->
         RequestPersonalData => matches!(role, Regulator),
         SeeEveryDevice => matches!(role, Admin | Staff | Regulator | Auditor),
         ReadHistory => true,
+        PrintLabels => matches!(role, Admin | Staff),
     }
 }
 

@@ -229,8 +229,7 @@ impl Portal {
         &self,
         principal: &Principal,
         client: &str,
-        gtin: &str,
-        serial: &str,
+        device: &crate::domain::DeviceKey,
         reason: &str,
     ) -> Result<Option<Vec<PersonalField>>, AccessLogError> {
         if !crate::policy::may(
@@ -248,7 +247,11 @@ impl Portal {
                 "state the reason for the request (at least 10 characters)".into(),
             ));
         }
-        let Some(row) = self.store.device_by_key(gtin, serial).await? else {
+        let Some(row) = self
+            .store
+            .device_by_key(device.gtin().as_str(), device.serial().as_str())
+            .await?
+        else {
             return Ok(None);
         };
         let mut out = Vec::new();

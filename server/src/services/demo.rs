@@ -182,6 +182,33 @@ impl Portal {
     /// database has no products and no devices yet (after `seed_demo`);
     /// otherwise seeds nothing. Returns the packs worth looking at, also on
     /// later runs, as long as the demo's pack product exists.
+    /// The URL each demo device's label encodes (its first label, printed
+    /// now if it has none), as `(GTIN/SERIAL, URL)`.
+    pub async fn demo_labels(
+        &self,
+        devices: &[DemoDevice],
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let staff = Principal {
+            subject: "demo-setup@ampera".into(),
+            role: Role::Staff,
+            org: "ampera".into(),
+        };
+        let mut out = Vec::new();
+        for d in devices {
+            let units = crate::services::labels::Units::Serials(
+                crate::domain::Gtin::parse(&d.gtin)?,
+                vec![crate::domain::Serial::parse(&d.serial)?],
+            );
+            for label in self.print_labels(&staff, &units, false).await? {
+                out.push((
+                    format!("{}/{}", d.gtin, d.serial),
+                    label.url.expose().to_owned(),
+                ));
+            }
+        }
+        Ok(out)
+    }
+
     pub async fn seed_demo_devices(&self) -> anyhow::Result<Vec<DemoDevice>> {
         let (products, devices) = self.store.product_and_device_counts().await?;
         if products == 0 && devices == 0 {
@@ -255,14 +282,12 @@ impl Portal {
                 .with_context(|| format!("defining region {region}"))?;
         }
         for region in ["dach", "benelux"] {
-            self.assign_warranty_provider(
-                &staff,
-                &demo_data::gtin(PACK),
-                region,
-                Some("securecover"),
-            )
-            .await
-            .with_context(|| format!("assigning the warranty provider in {region}"))?;
+            let gtin = crate::domain::Gtin::parse(&demo_data::gtin(PACK))?;
+            let provider = crate::domain::organisation::Slug::parse("securecover")
+                .map_err(anyhow::Error::msg)?;
+            self.assign_warranty_provider(&staff, &gtin, region, Some(&provider))
+                .await
+                .with_context(|| format!("assigning the warranty provider in {region}"))?;
         }
         let plan = demo_data::plan(&self.settings.public_base_url);
         let mut events = 0;
@@ -291,7 +316,10 @@ impl Portal {
         }
         let pack = demo_data::gtin(PACK);
         for (serial, partner) in plan.service_partners {
-            self.assign_service_partner(&staff, &pack, &serial, Some(partner))
+            let key = crate::domain::DeviceKey::parse(&format!("{pack}/{serial}"))?;
+            let partner_slug =
+                crate::domain::organisation::Slug::parse(partner).map_err(anyhow::Error::msg)?;
+            self.assign_service_partner(&staff, &key, Some(&partner_slug))
                 .await
                 .with_context(|| format!("assigning {partner} to {serial}"))?;
         }

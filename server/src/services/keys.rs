@@ -45,6 +45,8 @@ pub struct Keys {
     pub token: Keyring,
     pub credential: Keyring,
     pub log_ring: Keyring,
+    /// The label secrets of verification codes.
+    pub labels: crate::auth::label_secrets::LabelSecrets,
     /// Of the key directory when loaded.
     fingerprint: String,
     /// When the overlap of the newest retired log key ends: the signer set
@@ -60,6 +62,7 @@ impl Keys {
         let token = Keyring::load_or_create(dir, Purpose::Token)?;
         let credential = Keyring::load_or_create(dir, Purpose::Credential)?;
         let log_ring = Keyring::load_or_create(dir, Purpose::Log)?;
+        let labels = crate::auth::label_secrets::LabelSecrets::load_or_create(dir)?;
         // Fingerprint again if a key was just created.
         let fingerprint = if fingerprint == keyring::fingerprint(dir) {
             fingerprint
@@ -110,6 +113,7 @@ impl Keys {
             token,
             credential,
             log_ring,
+            labels,
             fingerprint,
             overlap_ends,
         })
@@ -281,6 +285,15 @@ pub fn list(settings: &Settings) -> anyhow::Result<Vec<String>> {
                 if overlap { " (still co-signing)" } else { "" }
             ));
         }
+    }
+    match crate::auth::label_secrets::LabelSecrets::load(&settings.keys_dir) {
+        Ok(labels) => {
+            lines.push(format!("label	current	{}	-", labels.current().kid()));
+            for kid in labels.earlier() {
+                lines.push(format!("label	earlier	{kid}	- (its labels keep working)"));
+            }
+        }
+        Err(_) => lines.push("label	none	-	(created on first start)".into()),
     }
     Ok(lines)
 }

@@ -9,6 +9,7 @@ mod demo_data;
 pub mod devices;
 pub mod erasure;
 pub mod keys;
+pub mod labels;
 pub mod log;
 pub mod reference;
 mod tokens;

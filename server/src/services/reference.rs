@@ -218,13 +218,11 @@ impl Portal {
     pub async fn assign_service_partner(
         &self,
         p: &Principal,
-        gtin: &str,
-        serial: &str,
-        org: Option<&str>,
+        key: &DeviceKey,
+        org: Option<&Slug>,
     ) -> Result<(), ReferenceError> {
         check_staff(p)?;
-        let key = DeviceKey::parse(&format!("{gtin}/{serial}"))
-            .map_err(|e| invalid("device", e.to_string()))?;
+        let org = org.map(Slug::as_str);
         let device = self
             .store
             .device_by_key(key.gtin().as_str(), key.serial().as_str())

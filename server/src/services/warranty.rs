@@ -5,7 +5,7 @@ use super::Portal;
 use super::reference::{ReferenceError, check_staff, invalid, write_row};
 use crate::auth::Principal;
 use crate::domain::Gtin;
-use crate::domain::organisation::OrganisationKind;
+use crate::domain::organisation::{OrganisationKind, Slug};
 use crate::domain::region::Region;
 use crate::store::warranty::RegionConflict;
 
@@ -51,12 +51,12 @@ impl Portal {
     pub async fn assign_warranty_provider(
         &self,
         p: &Principal,
-        gtin: &str,
+        gtin: &Gtin,
         region: &str,
-        org: Option<&str>,
+        org: Option<&Slug>,
     ) -> Result<(), ReferenceError> {
         check_staff(p)?;
-        let gtin = Gtin::parse(gtin).map_err(|e| invalid("gtin", e.to_string()))?;
+        let org = org.map(Slug::as_str);
         let product = self
             .store
             .product_by_gtin(gtin.as_str())

@@ -13,6 +13,7 @@ pub mod declarations;
 mod demo;
 pub mod devices;
 pub mod epochs;
+pub mod labels;
 pub mod log;
 mod organisations;
 pub mod reference;
