@@ -33,7 +33,7 @@ impl Application {
         let data = web::Data::from(portal.clone());
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::telemetry::RedactedRootSpan>::new())
                 .wrap(middleware::NormalizePath::new(
                     middleware::TrailingSlash::Trim,
                 ))

@@ -32,3 +32,8 @@ pub use digital_link::{
 };
 pub use gtin::{CheckDigitError, Gtin, GtinError, check_mod10};
 pub use serial::{DeviceKey, DeviceKeyError, Lot, RevisionTag, Serial, TextIdError, is_cset82};
+
+/// A value percent-encoded as a Digital Link path segment.
+pub fn percent_encoded(value: &str) -> String {
+    percent::PercentEncoded(value).to_string()
+}

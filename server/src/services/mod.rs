@@ -12,6 +12,7 @@ pub mod keys;
 pub mod labels;
 pub mod log;
 pub mod reference;
+pub mod resolver;
 mod tokens;
 pub mod warranty;
 

@@ -44,6 +44,16 @@ pub enum LabelSelection {
 }
 
 impl Store {
+    /// Whether any unit of the GTIN is of this lot.
+    pub async fn lot_exists(&self, gtin: &str, lot: &str) -> StoreResult<bool> {
+        Ok(device::Entity::find()
+            .filter(device::Column::Gtin.eq(gtin))
+            .filter(device::Column::Lot.eq(lot))
+            .one(self.db())
+            .await?
+            .is_some())
+    }
+
     /// The label state of one unit.
     pub async fn label_of(&self, gtin: &str, serial: &str) -> StoreResult<Option<LabelRow>> {
         device::Entity::find()

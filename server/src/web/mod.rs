@@ -9,6 +9,8 @@ mod home;
 mod ide;
 mod keys;
 mod log;
+mod pip;
+mod resolver;
 
 use actix_web::web;
 
@@ -18,6 +20,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(log::routes)
         .configure(keys::routes)
         .configure(ide::routes)
+        .configure(resolver::routes)
+        .configure(pip::routes)
         .service(graphql::resource())
         .service(web::resource("/").route(web::get().to(home::index)))
         .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));

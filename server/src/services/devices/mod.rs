@@ -226,6 +226,24 @@ impl Portal {
         self.cached_view_if_visible(viewer, row).await
     }
 
+    /// A product's public data (its page, for anyone).
+    pub async fn product(
+        &self,
+        gtin: &crate::domain::Gtin,
+    ) -> Result<Option<ProductView>, StoreError> {
+        Ok(self
+            .store
+            .product_by_gtin(gtin.as_str())
+            .await?
+            .map(|p| ProductView {
+                gtin: p.gtin,
+                name: p.name,
+                model: p.model,
+                warranty_months: p.warranty_months,
+                warranty_terms: p.warranty_terms,
+            }))
+    }
+
     /// Resolves any Digital Link form of a serialized unit.
     pub async fn device_by_digital_link(
         &self,
