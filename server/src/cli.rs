@@ -459,7 +459,12 @@ async fn print_labels(
         role: crate::auth::Role::Staff,
         org: String::new(),
     };
-    let printed = portal.print_labels(&operator, &units, reprint).await?;
+    let mode = if reprint {
+        labels::PrintMode::Reprint
+    } else {
+        labels::PrintMode::Print
+    };
+    let printed = portal.print_labels(&operator, &units, mode).await?;
     if printed.is_empty() {
         anyhow::bail!("no such units");
     }

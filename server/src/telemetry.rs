@@ -52,19 +52,21 @@ impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
     }
 }
 
-/// `path?query` with the value of every `c` parameter replaced.
+/// `path?query` with every parameter's value left out: a code may come as
+/// `c` in any spelling (`%63`), or inside another parameter (a Digital
+/// Link passed to `/graphql`), so no value is logged at all.
 pub fn redact_target(path: &str, query: &str) -> String {
     if query.is_empty() {
         return path.to_owned();
     }
-    let query: Vec<String> = query
+    let names: Vec<String> = query
         .split('&')
         .map(|pair| match pair.split_once('=') {
-            Some(("c", _)) => "c=(redacted)".to_owned(),
-            _ => pair.to_owned(),
+            Some((name, _)) => format!("{name}=…"),
+            None => pair.to_owned(),
         })
         .collect();
-    format!("{path}?{}", query.join("&"))
+    format!("{path}?{}", names.join("&"))
 }
 
 #[cfg(test)]
@@ -73,9 +75,13 @@ mod tests {
     fn codes_are_cut_from_targets() {
         assert_eq!(
             super::redact_target("/01/04012345000016/21/P1", "c=LYWBYVCHDEYZX&x=1"),
-            "/01/04012345000016/21/P1?c=(redacted)&x=1"
+            "/01/04012345000016/21/P1?c=…&x=…"
         );
         assert_eq!(super::redact_target("/a", ""), "/a");
-        assert_eq!(super::redact_target("/a", "cc=1&c"), "/a?cc=1&c");
+        assert_eq!(super::redact_target("/a", "%63=SECRET&c"), "/a?%63=…&c");
+        assert_eq!(
+            super::redact_target("/graphql", "query=%7Bd(uri%3A%22x%3Fc%3DSECRET%22)%7D"),
+            "/graphql?query=…"
+        );
     }
 }

@@ -30,13 +30,17 @@ fn code_of(url: &str) -> String {
     url.split_once("?c=").expect("a code").1.to_owned()
 }
 
-async fn label(app: &TestApp, token: &str, serial: &str, reprint: bool) -> serde_json::Value {
-    let field = if reprint {
-        "mutation($s: String!) { label: reprintLabel(gtin: \"04012345000016\", serial: $s) { url generation svg pngBase64 } }"
+/// `field`: `label` (read), `printLabel` or `reprintLabel`.
+async fn label(app: &TestApp, token: &str, serial: &str, field: &str) -> serde_json::Value {
+    let kind = if field == "label" {
+        "query"
     } else {
-        "query($s: String!) { label(gtin: \"04012345000016\", serial: $s) { url generation svg pngBase64 } }"
+        "mutation"
     };
-    app.gql(token, field, json!({ "s": serial })).await
+    let document = format!(
+        "{kind}($s: String!) {{ label: {field}(gtin: \"04012345000016\", serial: $s) {{ url generation svg pngBase64 }} }}"
+    );
+    app.gql(token, &document, json!({ "s": serial })).await
 }
 
 async fn labels_carry_codes_that_verify_and_reprints_void_them(backend: Backend) {
@@ -58,7 +62,14 @@ async fn labels_carry_codes_that_verify_and_reprints_void_them(backend: Backend)
         "no label printed, no code"
     );
 
-    let first = label(&app, &staff, "L1", false).await;
+    // Reading a label that was never printed prints nothing.
+    let unprinted = label(&app, &staff, "L1", "label").await;
+    assert_eq!(
+        unprinted["data"]["label"],
+        serde_json::Value::Null,
+        "{unprinted}"
+    );
+    let first = label(&app, &staff, "L1", "printLabel").await;
     let first = &first["data"]["label"];
     let url = first["url"].as_str().unwrap().to_owned();
     assert_eq!(first["generation"], 0);
@@ -87,11 +98,11 @@ async fn labels_carry_codes_that_verify_and_reprints_void_them(backend: Backend)
         "another unit's code"
     );
     // Asked again: the same label.
-    let again = label(&app, &staff, "L1", false).await;
+    let again = label(&app, &staff, "L1", "label").await;
     assert_eq!(again["data"]["label"]["url"], url.as_str());
 
     // A reprint: a new code, the old one void.
-    let reprinted = label(&app, &staff, "L1", true).await;
+    let reprinted = label(&app, &staff, "L1", "reprintLabel").await;
     let new_url = reprinted["data"]["label"]["url"]
         .as_str()
         .unwrap()
@@ -111,7 +122,7 @@ async fn labels_carry_codes_that_verify_and_reprints_void_them(backend: Backend)
 
     // Only the manufacturer prints.
     let partner = app.token(Role::Distributor, "veloparts-eu").await;
-    let refused = label(&app, &partner, "L1", false).await;
+    let refused = label(&app, &partner, "L1", "reprintLabel").await;
     assert_eq!(
         refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
         "{refused}"
@@ -175,7 +186,7 @@ async fn labels_carry_codes_that_verify_and_reprints_void_them(backend: Backend)
             .await
             .unwrap()
     );
-    let rotated = label(&app, &staff, "L2", true).await;
+    let rotated = label(&app, &staff, "L2", "reprintLabel").await;
     let rotated = rotated["data"]["label"]["url"].as_str().unwrap().to_owned();
     assert!(
         app.portal

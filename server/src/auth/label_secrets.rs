@@ -105,8 +105,15 @@ impl LabelSecrets {
             if path.extension().and_then(|e| e.to_str()) != Some("secret") {
                 continue;
             }
-            let secret = read_secret(&path)?;
-            all.insert(secret.kid.clone(), secret);
+            // One bad file (a crash mid-rotation, a wrong mode) must not
+            // keep the server from its keys: only the current secret is
+            // required.
+            match read_secret(&path) {
+                Ok(secret) => {
+                    all.insert(secret.kid.clone(), secret);
+                }
+                Err(e) => tracing::error!(error = %e, "a label secret is left out"),
+            }
         }
         if !all.contains_key(&current) {
             bail!(
@@ -164,12 +171,22 @@ fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Written beside its place and renamed into it, so that a crash never
+/// leaves a partial secret file.
 fn write_secret(dir: &Path, secret: &LabelSecret) -> anyhow::Result<()> {
-    let path = dir.join(format!("{}.secret", secret.kid));
-    write_new(
-        &path,
-        &format!("{}\n", URL_SAFE_NO_PAD.encode(secret.bytes)),
-    )
+    let tmp = dir.join(format!("{}.{}.tmp", secret.kid, std::process::id()));
+    let _ = fs::remove_file(&tmp);
+    write_new(&tmp, &format!("{}\n", URL_SAFE_NO_PAD.encode(secret.bytes)))?;
+    fs::rename(&tmp, dir.join(format!("{}.secret", secret.kid)))
+        .context("storing the new label secret")?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
 }
 
 fn set_current(dir: &Path, kid: &str) -> anyhow::Result<()> {
@@ -178,9 +195,7 @@ fn set_current(dir: &Path, kid: &str) -> anyhow::Result<()> {
     write_new(&tmp, &format!("{kid}\n"))?;
     fs::rename(&tmp, dir.join("current"))
         .with_context(|| format!("making {kid} the current label secret"))?;
-    if let Ok(d) = fs::File::open(dir) {
-        let _ = d.sync_all();
-    }
+    sync_dir(dir);
     Ok(())
 }
 
@@ -221,6 +236,19 @@ fn read_secret(path: &Path) -> anyhow::Result<LabelSecret> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A broken secret file that is not the current one (say, left by a
+    /// crash) is left out; the rest load.
+    #[test]
+    fn a_bad_earlier_file_does_not_stop_loading() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = LabelSecrets::load_or_create(dir.path()).unwrap();
+        let bad = dir.path().join("labels").join("broken.secret");
+        write_new(&bad, "not a secret\n").unwrap();
+        let loaded = LabelSecrets::load(dir.path()).unwrap();
+        assert_eq!(loaded.current().kid(), first.current().kid());
+        assert!(loaded.get("broken").is_none());
+    }
 
     #[test]
     fn created_rotated_and_all_kept() {

@@ -37,3 +37,8 @@ pub use serial::{DeviceKey, DeviceKeyError, Lot, RevisionTag, Serial, TextIdErro
 pub fn percent_encoded(value: &str) -> String {
     percent::PercentEncoded(value).to_string()
 }
+
+/// A percent-encoded text decoded (an invalid escape is kept as it is).
+pub fn percent_decoded(value: &str) -> String {
+    percent::decode_lossy(value)
+}

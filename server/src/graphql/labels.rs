@@ -5,7 +5,7 @@ use async_graphql::{Context, Result, SimpleObject};
 use base64::Engine;
 
 use super::{ErrorCode, internal, portal, principal};
-use crate::services::labels::{LabelError, Units, label_svg, qr_png};
+use crate::services::labels::{LabelError, PrintMode, Units, label_svg, qr_png};
 
 /// A unit's label.
 #[derive(SimpleObject)]
@@ -28,12 +28,12 @@ pub(super) async fn label(
     ctx: &Context<'_>,
     gtin: &str,
     serial: &str,
-    reprint: bool,
+    mode: PrintMode,
 ) -> Result<Option<Label>> {
     let key = super::ids::device_key(gtin, serial)?;
     let units = Units::Serials(key.gtin().clone(), vec![key.serial().clone()]);
     let printed = portal(ctx)
-        .print_labels(principal(ctx)?, &units, reprint)
+        .print_labels(principal(ctx)?, &units, mode)
         .await
         .map_err(|e| match e {
             LabelError::Forbidden => ErrorCode::Forbidden.error(e.to_string()),
@@ -41,7 +41,7 @@ pub(super) async fn label(
             LabelError::Store(s) => internal(s),
         })?;
     let Some(label) = printed.into_iter().next() else {
-        return Err(ErrorCode::NotFound.error("no such device"));
+        return Ok(None);
     };
     Ok(Some(Label {
         svg: label_svg(&label).map_err(internal)?,

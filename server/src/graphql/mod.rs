@@ -41,6 +41,9 @@ pub const HISTORY_READ: usize = 1000;
 pub const TREE_ESTIMATE: usize = 50;
 /// What one `tlogProof` costs: a proof reads tiles from the store.
 pub const PROOF_COST: usize = 20;
+/// What a label costs (a transaction, a QR code rendered twice): at most
+/// ten per operation.
+pub const LABEL_COST: usize = MAX_COMPLEXITY / 10;
 
 /// The cost of a page: its size (the smaller of `first` and `last` when
 /// given, else `page.0`, never over `page.1`) times what each item's

@@ -279,16 +279,40 @@ impl Mutation {
         })
     }
 
+    /// Staff: the unit's label, printed for the first time if it has none
+    /// (a printed unit's label as it was). Null when there is no such unit.
+    #[graphql(name = "printLabel", complexity = "super::LABEL_COST")]
+    async fn print_label(
+        &self,
+        ctx: &Context<'_>,
+        gtin: String,
+        serial: String,
+    ) -> Result<Option<super::labels::Label>> {
+        super::labels::label(
+            ctx,
+            &gtin,
+            &serial,
+            crate::services::labels::PrintMode::Print,
+        )
+        .await
+    }
+
     /// Staff: a new label for the unit; the code of every earlier print
-    /// stops working.
-    #[graphql(name = "reprintLabel")]
+    /// stops working. Null when there is no such unit.
+    #[graphql(name = "reprintLabel", complexity = "super::LABEL_COST")]
     async fn reprint_label(
         &self,
         ctx: &Context<'_>,
         gtin: String,
         serial: String,
     ) -> Result<Option<super::labels::Label>> {
-        super::labels::label(ctx, &gtin, &serial, true).await
+        super::labels::label(
+            ctx,
+            &gtin,
+            &serial,
+            crate::services::labels::PrintMode::Reprint,
+        )
+        .await
     }
 
     /// Assigns the device's service partner (or clears it without `organisation`).

@@ -203,15 +203,22 @@ impl Query {
         }
     }
 
-    /// Staff: a unit's label — printed as it is, or its first one if it
-    /// has none yet. Null when there is no such unit.
+    /// Staff: a unit's label as it was printed; null when there is no such
+    /// unit or it has no label yet (`printLabel`). Reading it is logged.
+    #[graphql(complexity = "super::LABEL_COST")]
     async fn label(
         &self,
         ctx: &Context<'_>,
         gtin: String,
         serial: String,
     ) -> Result<Option<super::labels::Label>> {
-        super::labels::label(ctx, &gtin, &serial, false).await
+        super::labels::label(
+            ctx,
+            &gtin,
+            &serial,
+            crate::services::labels::PrintMode::Existing,
+        )
+        .await
     }
 
     /// A device by any GS1 Digital Link form that names it (lot in the

@@ -178,10 +178,6 @@ impl Portal {
         Ok(out)
     }
 
-    /// Seeds the demo packs, with their components and histories, when the
-    /// database has no products and no devices yet (after `seed_demo`);
-    /// otherwise seeds nothing. Returns the packs worth looking at, also on
-    /// later runs, as long as the demo's pack product exists.
     /// The URL each demo device's label encodes (its first label, printed
     /// now if it has none), as `(GTIN/SERIAL, URL)`.
     pub async fn demo_labels(
@@ -199,7 +195,10 @@ impl Portal {
                 crate::domain::Gtin::parse(&d.gtin)?,
                 vec![crate::domain::Serial::parse(&d.serial)?],
             );
-            for label in self.print_labels(&staff, &units, false).await? {
+            for label in self
+                .print_labels(&staff, &units, crate::services::labels::PrintMode::Print)
+                .await?
+            {
                 out.push((
                     format!("{}/{}", d.gtin, d.serial),
                     label.url.expose().to_owned(),
@@ -209,6 +208,10 @@ impl Portal {
         Ok(out)
     }
 
+    /// Seeds the demo packs, with their components and histories, when the
+    /// database has no products and no devices yet (after `seed_demo`);
+    /// otherwise seeds nothing. Returns the packs worth looking at, also on
+    /// later runs, as long as the demo's pack product exists.
     pub async fn seed_demo_devices(&self) -> anyhow::Result<Vec<DemoDevice>> {
         let (products, devices) = self.store.product_and_device_counts().await?;
         if products == 0 && devices == 0 {

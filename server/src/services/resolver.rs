@@ -66,8 +66,9 @@ pub enum ResolveError {
 }
 
 impl Portal {
-    /// Resolves a Digital Link on our base URL. A lot we do not know walks
-    /// up to its product; a serial we do not know is not found.
+    /// Resolves a Digital Link on our base URL. A lot has its own page
+    /// whether or not we know it (a guesser learns no lot numbers; the page
+    /// shows the product); a serial we do not know is not found.
     pub async fn resolve(&self, uri: &DigitalLinkUri) -> Result<Resolution, ResolveError> {
         if uri.primary_key().ai() != "01" {
             return Err(ResolveError::NotFound);
@@ -182,16 +183,6 @@ impl Portal {
                 }],
                 default: 0,
             });
-        } else if let Some(lot) = &lot
-            && !self.store.lot_exists(gtin.as_str(), lot.as_str()).await?
-        {
-            // A lot we do not know walks up: its level shows its product's
-            // links.
-            let product_level = levels[0].clone();
-            if let Some(last) = levels.last_mut() {
-                last.links = product_level.links;
-                last.item_description = product_level.item_description;
-            }
         }
         levels.reverse();
         Ok(Resolution { levels })

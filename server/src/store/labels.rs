@@ -3,7 +3,7 @@
 
 use entities::device;
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TransactionTrait};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait};
 
 use super::access::AccessRow;
 use super::{Store, StoreError, StoreResult};
@@ -34,6 +34,18 @@ fn row(m: device::Model) -> StoreResult<LabelRow> {
     })
 }
 
+/// What printing does to the units' labels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrintMode {
+    /// Nothing: the labels printed so far, as they are (units never
+    /// printed are left out).
+    Existing,
+    /// A unit never printed gets its first label; the others keep theirs.
+    Print,
+    /// Every unit gets a new label (voiding the earlier codes).
+    Reprint,
+}
+
 /// Which units.
 #[derive(Clone, Debug)]
 pub enum LabelSelection {
@@ -44,16 +56,6 @@ pub enum LabelSelection {
 }
 
 impl Store {
-    /// Whether any unit of the GTIN is of this lot.
-    pub async fn lot_exists(&self, gtin: &str, lot: &str) -> StoreResult<bool> {
-        Ok(device::Entity::find()
-            .filter(device::Column::Gtin.eq(gtin))
-            .filter(device::Column::Lot.eq(lot))
-            .one(self.db())
-            .await?
-            .is_some())
-    }
-
     /// The label state of one unit.
     pub async fn label_of(&self, gtin: &str, serial: &str) -> StoreResult<Option<LabelRow>> {
         device::Entity::find()
@@ -74,9 +76,10 @@ impl Store {
         &self,
         selection: &LabelSelection,
         kid: &str,
-        reprint: bool,
+        mode: PrintMode,
+        limit: usize,
         audit: &AccessRow,
-    ) -> StoreResult<Vec<LabelRow>> {
+    ) -> StoreResult<Option<Vec<LabelRow>>> {
         let tx = self.db().begin().await?;
         let mut query = device::Entity::find();
         query = match selection {
@@ -87,17 +90,28 @@ impl Store {
                 .filter(device::Column::Gtin.eq(gtin.as_str()))
                 .filter(device::Column::Serial.is_in(serials.iter().map(String::as_str))),
         };
-        let found = query.order_by_asc(device::Column::Serial).all(&tx).await?;
+        // More than `limit` units: nothing is written (None).
+        let found = query
+            .order_by_asc(device::Column::Serial)
+            .limit(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+            .all(&tx)
+            .await?;
+        if found.len() > limit {
+            return Ok(None);
+        }
         let never: Vec<i64> = found
             .iter()
-            .filter(|d| d.label_kid.is_none())
+            .filter(|d| d.label_kid.is_none() && mode != PrintMode::Existing)
             .map(|d| d.id)
             .collect();
+        let reprint = mode == PrintMode::Reprint;
         for part in never.chunks(self.chunk().max(1)) {
             device::Entity::update_many()
                 .col_expr(device::Column::LabelKid, Expr::value(kid))
                 .col_expr(device::Column::LabelGeneration, Expr::value(0))
                 .filter(device::Column::Id.is_in(part.iter().copied()))
+                // A print running beside this one keeps the label it gave.
+                .filter(device::Column::LabelKid.is_null())
                 .exec(&tx)
                 .await?;
         }
@@ -132,7 +146,8 @@ impl Store {
             }
         }
         tx.commit().await?;
+        out.retain(|r| r.kid.is_some());
         out.sort_by(|a, b| a.serial.cmp(&b.serial));
-        Ok(out)
+        Ok(Some(out))
     }
 }

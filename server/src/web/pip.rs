@@ -20,9 +20,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-fn not_found() -> HttpResponse {
-    HttpResponse::NotFound()
-        .content_type("application/problem+json")
+fn not_found(private: bool) -> HttpResponse {
+    let mut res = HttpResponse::NotFound();
+    if private {
+        super::resolver::keep_private(&mut res);
+    }
+    res.content_type("application/problem+json")
         .json(json!({ "status": 404, "title": "Not Found", "detail": "no such item" }))
 }
 
@@ -34,6 +37,7 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         .to_owned();
     let path = req.path().strip_prefix("/pip").unwrap_or_default();
     let query = req.query_string();
+    let private = super::resolver::carries_code(query);
     let uri = if query.is_empty() {
         format!("{base}{path}")
     } else {
@@ -42,7 +46,11 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
     let parsed = match DigitalLinkUri::parse(&uri, &DlParseOptions::portal()) {
         Ok(p) => p,
         Err(e) => {
-            return HttpResponse::BadRequest()
+            let mut res = HttpResponse::BadRequest();
+            if private {
+                super::resolver::keep_private(&mut res);
+            }
+            return res
                 .content_type("application/problem+json")
                 .json(json!({ "status": 400, "title": "Bad Request", "detail": format!("not a valid GS1 Digital Link: {e}") }));
         }
@@ -53,10 +61,9 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         .find(|p| p.name() == "c")
         .map(|p| p.value().to_owned());
     let mut res = HttpResponse::Ok();
-    if code.is_some() {
+    if private || code.is_some() {
         // The code must not travel on: not to a cache, not in a Referer.
-        res.insert_header((header::CACHE_CONTROL, "private, no-store"))
-            .insert_header(("Referrer-Policy", "no-referrer"));
+        super::resolver::keep_private(&mut res);
     } else {
         res.insert_header((header::CACHE_CONTROL, "public, max-age=60"));
     }
@@ -68,7 +75,9 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                     Ok(v) => v,
                     Err(e) => {
                         tracing::error!(error = %e, "checking a verification code failed");
-                        return HttpResponse::InternalServerError().finish();
+                        let mut res = HttpResponse::ServiceUnavailable();
+                        super::resolver::keep_private(&mut res);
+                        return res.body("the code cannot be checked now; try again later");
                     }
                 },
                 None => false,
@@ -80,7 +89,7 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
             };
             let device = match portal.device(viewer, &key).await {
                 Ok(Some(d)) => d,
-                Ok(None) => return not_found(),
+                Ok(None) => return not_found(private),
                 Err(e) => {
                     tracing::error!(error = %e, "reading a unit for its page failed");
                     return HttpResponse::InternalServerError().finish();
@@ -89,7 +98,7 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
             if let (Some(asked), Some(stored)) = (link.lot(), device.lot.as_deref())
                 && asked.as_str() != stored
             {
-                return not_found();
+                return not_found(private);
             }
             let mut body = json!({
                 "gtin": device.gtin,
@@ -108,19 +117,19 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         }
         Ok(DigitalLink::NotOurs(uri)) if uri.primary_key().ai() == "01" => {
             let Ok(gtin) = crate::domain::Gtin::parse(uri.primary_key().value()) else {
-                return not_found();
+                return not_found(private);
             };
             match portal.product(&gtin).await {
                 Ok(Some(p)) => {
                     res.json(json!({ "gtin": p.gtin, "name": p.name, "model": p.model }))
                 }
-                Ok(None) => not_found(),
+                Ok(None) => not_found(private),
                 Err(e) => {
                     tracing::error!(error = %e, "reading a product for its page failed");
                     HttpResponse::InternalServerError().finish()
                 }
             }
         }
-        _ => not_found(),
+        _ => not_found(private),
     }
 }

@@ -7,7 +7,7 @@ use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Map, Value, json};
 
-use crate::domain::{DigitalLinkUri, DlParseOptions, QueryParam};
+use crate::domain::{DigitalLinkUri, DlParseOptions};
 use crate::services::Portal;
 use crate::services::resolver::{GS1_VOC, Resolution, ResolveError};
 
@@ -58,9 +58,12 @@ async fn description(portal: web::Data<Portal>) -> HttpResponse {
     }))
 }
 
-fn problem(status: actix_web::http::StatusCode, detail: &str) -> HttpResponse {
+fn problem(status: actix_web::http::StatusCode, detail: &str, private: bool) -> HttpResponse {
     let mut res = HttpResponse::build(status);
     cors(&mut res);
+    if private {
+        keep_private(&mut res);
+    }
     res.content_type("application/problem+json").json(
         json!({ "status": status.as_u16(), "title": status.canonical_reason(), "detail": detail }),
     )
@@ -77,19 +80,31 @@ fn link_type_name(value: &str) -> Option<&str> {
 
 /// The request's query without `linkType`, for passing on; the
 /// verification code `c` only to targets on our own base URL.
-fn passed_on(params: &[QueryParam], raw_query: &str, ours: bool) -> String {
+fn passed_on(raw_query: &str, ours: bool) -> String {
     let dropped = |name: &str| name == "linkType" || (!ours && name == "c");
-    if params.iter().all(|p| !dropped(p.name())) {
-        return raw_query.to_owned();
-    }
     raw_query
         .split('&')
+        .filter(|pair| !pair.is_empty())
         .filter(|pair| {
-            let name = pair.split('=').next().unwrap_or_default();
-            !dropped(name)
+            // Names compared as the parser reads them (`%63` is `c`).
+            let name = crate::domain::percent_decoded(pair.split('=').next().unwrap_or_default());
+            !dropped(&name)
         })
         .collect::<Vec<_>>()
         .join("&")
+}
+
+/// Whether the request carries a verification code, in any spelling.
+pub(super) fn carries_code(raw_query: &str) -> bool {
+    raw_query.split('&').any(|pair| {
+        crate::domain::percent_decoded(pair.split('=').next().unwrap_or_default()) == "c"
+    })
+}
+
+/// Headers for answers to requests with a code: it must travel no further.
+pub(super) fn keep_private(res: &mut actix_web::HttpResponseBuilder) {
+    res.insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"));
 }
 
 fn linkset(resolution: &Resolution) -> Value {
@@ -112,8 +127,12 @@ fn linkset(resolution: &Resolution) -> Value {
                     links.push(target(link));
                 }
             }
+            // The default link carries no other attributes than its title.
             if let Some(default) = level.links.get(level.default) {
-                entry.insert(format!("{GS1_VOC}defaultLink"), json!([target(default)]));
+                entry.insert(
+                    format!("{GS1_VOC}defaultLink"),
+                    json!([{ "href": default.href, "title": default.title }]),
+                );
             }
             Value::Object(entry)
         })
@@ -128,6 +147,7 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         .trim_end_matches('/')
         .to_owned();
     let raw_query = req.query_string();
+    let private = carries_code(raw_query);
     let uri = if raw_query.is_empty() {
         format!("{base}{}", req.path())
     } else {
@@ -139,22 +159,28 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
             return problem(
                 actix_web::http::StatusCode::BAD_REQUEST,
                 &format!("not a valid GS1 Digital Link: {e}"),
+                private,
             );
         }
     };
     let resolution = match portal.resolve(&parsed).await {
         Ok(r) => r,
         Err(ResolveError::NotFound) => {
-            return problem(actix_web::http::StatusCode::NOT_FOUND, "no such item");
+            return problem(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "no such item",
+                private,
+            );
         }
         Err(ResolveError::Invalid(m)) => {
-            return problem(actix_web::http::StatusCode::BAD_REQUEST, &m);
+            return problem(actix_web::http::StatusCode::BAD_REQUEST, &m, private);
         }
         Err(ResolveError::Store(e)) => {
             tracing::error!(error = %e, "resolving a Digital Link failed");
             return problem(
                 actix_web::http::StatusCode::INTERNAL_SERVER_ERROR,
                 "the resolver failed; try again",
+                private,
             );
         }
     };
@@ -165,7 +191,7 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         .unwrap_or_default();
     let linkset_link =
         format!("<{anchor}?linkType=linkset>; rel=\"linkset\"; type=\"{LINKSET_TYPE}\"");
-    let with_code = parsed.params().iter().any(|p| p.name() == "c");
+    let with_code = private || parsed.params().iter().any(|p| p.name() == "c");
     let mut res = if req.method() == actix_web::http::Method::OPTIONS {
         HttpResponse::NoContent()
     } else {
@@ -206,6 +232,7 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 return problem(
                     actix_web::http::StatusCode::NOT_FOUND,
                     &format!("this item has no link of type {other}"),
+                    with_code,
                 );
             }
         },
@@ -221,7 +248,7 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         }
         Some(link) => {
             let ours = link.href.starts_with(&format!("{base}/"));
-            let query = passed_on(parsed.params(), raw_query, ours);
+            let query = passed_on(raw_query, ours);
             let location = if query.is_empty() {
                 link.href.clone()
             } else {
@@ -245,6 +272,7 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 Err(_) => problem(
                     actix_web::http::StatusCode::BAD_REQUEST,
                     "the query cannot be passed on",
+                    with_code,
                 ),
             }
         }

@@ -14,6 +14,7 @@ use crate::domain::{DeviceKey, Gtin, Lot, Serial, canonical_uri};
 use crate::policy::{self, Operation, Relationship};
 use crate::store::StoreError;
 use crate::store::labels::LabelSelection;
+pub use crate::store::labels::PrintMode;
 
 /// Which units to print.
 #[derive(Clone, Debug)]
@@ -67,16 +68,14 @@ pub enum LabelError {
 pub const MAX_LABELS: usize = 10_000;
 
 impl Portal {
-    /// Prints labels: the selected units that exist, each with the URL its
-    /// label encodes. A unit never printed gets its first label; with
-    /// `reprint` every unit gets a new one (and its old code stops
-    /// working); otherwise a printed unit's label is printed again as it
-    /// was. Logged in the access log (without any code).
+    /// Prints labels (`PrintMode`): the selected units that exist, each
+    /// with the URL its label encodes. Logged in the access log with the
+    /// units named (never a code).
     pub async fn print_labels(
         &self,
         principal: &Principal,
         units: &Units,
-        reprint: bool,
+        mode: PrintMode,
     ) -> Result<Vec<Label>, LabelError> {
         if !policy::may(principal.into(), Relationship::None, Operation::PrintLabels) {
             return Err(LabelError::Forbidden);
@@ -106,27 +105,36 @@ impl Portal {
         };
         let keys = self.keys();
         let kid = keys.labels.current().kid().to_owned();
+        // The units named (a lot's are too many to list: the lot is named).
+        let named: Vec<String> = match units {
+            Units::Serials(gtin, serials) => serials
+                .iter()
+                .map(|s| format!("{}/{}", gtin.as_str(), s.as_str()))
+                .collect(),
+            Units::Lot(..) => Vec::new(),
+        };
+        let operation = match mode {
+            PrintMode::Existing => "readLabels",
+            PrintMode::Print => "printLabels",
+            PrintMode::Reprint => "reprintLabels",
+        };
         let audit = crate::services::access::row(
             principal.into(),
             &crate::services::access::current_client(),
-            if reprint {
-                "reprintLabels"
-            } else {
-                "printLabels"
-            },
-            Vec::new(),
+            operation,
+            named,
             &[],
             &format!("ok: {what}"),
         );
-        let rows = self
+        let Some(rows) = self
             .store
-            .print_labels(&selection, &kid, reprint, &audit)
-            .await?;
-        if rows.len() > MAX_LABELS {
+            .print_labels(&selection, &kid, mode, MAX_LABELS, &audit)
+            .await?
+        else {
             return Err(LabelError::InvalidInput(format!(
-                "more than {MAX_LABELS} units; print the lot in parts by serial"
+                "more than {MAX_LABELS} units; print the lot in parts by serial (nothing was printed)"
             )));
-        }
+        };
         let mut product_ids: Vec<i64> = rows.iter().map(|r| r.product_id).collect();
         product_ids.sort_unstable();
         product_ids.dedup();
@@ -171,7 +179,10 @@ impl Portal {
         };
         let keys = self.keys();
         let Some(secret) = keys.labels.get(&kid) else {
-            return Ok(false);
+            // Not a copy: the code cannot be checked at all.
+            return Err(StoreError::Corrupt(format!(
+                "label secret {kid} is missing from the key directory"
+            )));
         };
         let expected = label_code::code(secret.bytes(), device, row.generation);
         Ok(label_code::matches(&expected, code))
