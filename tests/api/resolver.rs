@@ -192,6 +192,7 @@ async fn the_resolver_answers_as_the_conformance_suite_expects(backend: Backend)
             for link in links.as_array().unwrap() {
                 assert!(link["href"].as_str().unwrap().starts_with("http"));
                 assert!(link["title"].is_string(), "a title on every link");
+                assert!(link["type"].is_string(), "a media type on every link");
                 // The schema's language tags: two letters (or xx-XX).
                 assert!(link.get("hreflang").is_none_or(|tags| {
                     tags.as_array()

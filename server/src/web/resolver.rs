@@ -127,11 +127,12 @@ fn linkset(resolution: &Resolution) -> Value {
                     links.push(target(link));
                 }
             }
-            // The default link carries no other attributes than its title.
+            // The default link: its target, title and media type (a title
+            // and a media type on every link), no language.
             if let Some(default) = level.links.get(level.default) {
                 entry.insert(
                     format!("{GS1_VOC}defaultLink"),
-                    json!([{ "href": default.href, "title": default.title }]),
+                    json!([{ "href": default.href, "title": default.title, "type": default.media_type }]),
                 );
             }
             Value::Object(entry)
