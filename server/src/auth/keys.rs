@@ -72,16 +72,7 @@ impl KeyPair {
             .signing
             .to_pkcs8_pem(LineEnding::LF)
             .map_err(|_| anyhow::anyhow!("encoding the key failed"))?;
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        let mut file = options
-            .open(path)
-            .with_context(|| format!("creating key file {}", path.display()))?;
-        file.write_all(pem.as_bytes())?;
-        file.sync_all()?;
-        Ok(())
+        write_private(path, pem.as_bytes())
     }
 
     /// RFC 7638 JWK thumbprint of the public key.
@@ -106,6 +97,21 @@ impl KeyPair {
             .as_bytes()
             .to_vec())
     }
+}
+
+/// Creates `path` (it must not exist) readable by its owner only (0600),
+/// writes `bytes` and syncs them.
+pub(crate) fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options
+        .open(path)
+        .with_context(|| format!("creating key file {}", path.display()))?;
+    file.write_all(bytes)?;
+    file.sync_all()?;
+    Ok(())
 }
 
 pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {

@@ -16,7 +16,6 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
@@ -24,7 +23,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
-use super::keys::create_private_dir;
+use super::keys::{create_private_dir, write_private};
 
 /// One label secret.
 pub struct LabelSecret {
@@ -159,16 +158,7 @@ pub fn rotate(keys_dir: &Path) -> anyhow::Result<(String, String)> {
 }
 
 fn write_new(path: &Path, text: &str) -> anyhow::Result<()> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("creating {}", path.display()))?;
-    file.write_all(text.as_bytes())?;
-    file.sync_all()?;
-    Ok(())
+    write_private(path, text.as_bytes())
 }
 
 /// Written beside its place and renamed into it, so that a crash never

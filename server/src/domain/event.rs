@@ -14,6 +14,7 @@ use super::error_declaration::validate_declaration;
 pub use super::error_declaration::{
     ERROR_REASON, ErrorDeclaration, MAX_CORRECTIVE_EVENTS, RawErrorDeclaration,
 };
+pub use super::event_kind::{Action, EventType};
 use super::visibility::{Visibility, is_reserved_name, standard_class};
 use super::{DeviceKey, DigitalLink, DlParseOptions, Lot, parse_digital_link};
 
@@ -30,62 +31,6 @@ pub const MAX_EVENT_DEVICES: usize = 1_500;
 pub const MAX_FUTURE_SKEW: chrono::TimeDelta = chrono::TimeDelta::minutes(5);
 /// The Digital Link host stored EPCs are normalised to.
 pub const CANONICAL_DL_BASE: &str = "https://id.gs1.org";
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EventType {
-    Object,
-    Aggregation,
-    Transformation,
-    Transaction,
-    Association,
-}
-
-impl EventType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EventType::Object => "ObjectEvent",
-            EventType::Aggregation => "AggregationEvent",
-            EventType::Transformation => "TransformationEvent",
-            EventType::Transaction => "TransactionEvent",
-            EventType::Association => "AssociationEvent",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [
-            EventType::Object,
-            EventType::Aggregation,
-            EventType::Transformation,
-            EventType::Transaction,
-            EventType::Association,
-        ]
-        .into_iter()
-        .find(|t| t.as_str() == s)
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Action {
-    Add,
-    Observe,
-    Delete,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Add => "ADD",
-            Action::Observe => "OBSERVE",
-            Action::Delete => "DELETE",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Action::Add, Action::Observe, Action::Delete]
-            .into_iter()
-            .find(|a| a.as_str() == s)
-    }
-}
 
 /// A source or destination (EPCIS `sourceList` / `destinationList` entry).
 #[derive(Clone, Debug, PartialEq, Eq)]

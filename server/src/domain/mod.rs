@@ -13,6 +13,7 @@ pub mod custody;
 pub mod digital_link;
 mod error_declaration;
 pub mod event;
+mod event_kind;
 pub mod gtin;
 mod json_depth;
 pub mod label_code;
