@@ -2,7 +2,9 @@
 //! nothing else. No logic and no API types live here — `server/src/store`
 //! maps rows to domain values, so the wire shape is never the table shape.
 
+pub mod alert;
 pub mod anchor_leaf;
+pub mod change_stamp;
 pub mod checkpoint;
 pub mod component_link;
 pub mod custody_interval;
@@ -21,5 +23,6 @@ pub mod organisation;
 pub mod product;
 pub mod region;
 pub mod region_country;
+pub mod scan_count;
 pub mod tile;
 pub mod warranty_assignment;

@@ -15,6 +15,7 @@ mod m20261202_000006_create_warranty_regions;
 mod m20261203_000007_access_log_v2;
 mod m20261203_000008_view_epochs;
 mod m20261203_000009_labels;
+mod m20261203_000010_alerts;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_access_log_v2::Migration),
             Box::new(m20261203_000008_view_epochs::Migration),
             Box::new(m20261203_000009_labels::Migration),
+            Box::new(m20261203_000010_alerts::Migration),
         ]
     }
 }

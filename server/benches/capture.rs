@@ -60,18 +60,7 @@ fn event(i: usize) -> RawEvent {
 }
 
 async fn fresh(url: &str, dir: &std::path::Path) -> Portal {
-    let settings = Settings {
-        public_base_url: config::DEFAULT_BASE_URL.into(),
-        bind: "127.0.0.1:0".into(),
-        database_url: url.into(),
-        data_dir: dir.into(),
-        keys_dir: dir.join("keys"),
-        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
-        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
-        issuers: Vec::new(),
-        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
-        view_cache_bytes: provenance::config::DEFAULT_VIEW_CACHE_BYTES,
-    };
+    let settings = Settings::with_defaults(dir, url);
     let portal = Portal::open(settings).await.expect("open");
     portal.seed_demo().await.expect("orgs");
     let staff = staff();

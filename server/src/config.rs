@@ -82,7 +82,27 @@ pub struct Settings {
     /// The most the caches of decided views (device histories) hold, in
     /// bytes of their values' estimated size; 0 turns them off.
     pub view_cache_bytes: usize,
+    /// The most the cache of rendered public pages holds, in bytes; 0 turns
+    /// it off.
+    pub page_cache_bytes: usize,
+    /// The clone check: a unit scanned with its code from more distinct
+    /// networks than this within `clone_window` raises an alert.
+    pub clone_networks: usize,
+    pub clone_window: Duration,
+    /// Proxies whose `X-Forwarded-For` (and `X-Client-Country`) are
+    /// believed; every other peer is the client itself.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Serves `/_bench/baseline` (bench/pages.sh's same-size body from
+    /// memory). Off unless set.
+    pub bench_endpoints: bool,
 }
+
+/// Default of [`Settings::page_cache_bytes`]: 64 MiB.
+pub const DEFAULT_PAGE_CACHE_BYTES: usize = 64 << 20;
+/// Default of [`Settings::clone_networks`].
+pub const DEFAULT_CLONE_NETWORKS: usize = 5;
+/// Default of [`Settings::clone_window`].
+pub const DEFAULT_CLONE_WINDOW: Duration = Duration::from_secs(24 * 3600);
 
 /// Default of [`Settings::view_cache_bytes`]: 64 MiB.
 pub const DEFAULT_VIEW_CACHE_BYTES: usize = 64 << 20;
@@ -109,6 +129,15 @@ pub struct Overrides {
     pub issuers: Option<Vec<IssuerConfig>>,
     /// e.g. `64MiB`, `512KiB`, `0` (off)
     pub view_cache_size: Option<String>,
+    /// e.g. `64MiB`, `0` (off)
+    pub page_cache_size: Option<String>,
+    pub clone_networks: Option<usize>,
+    /// e.g. `24h`
+    pub clone_window: Option<String>,
+    /// Addresses or networks, e.g. `["10.0.0.0/8", "192.0.2.7"]`; in the
+    /// environment, separated by commas.
+    pub trusted_proxies: Option<Vec<String>>,
+    pub bench_endpoints: Option<bool>,
 }
 
 impl Overrides {
@@ -123,6 +152,11 @@ impl Overrides {
             max_token_lifetime: self.max_token_lifetime.or(below.max_token_lifetime),
             issuers: self.issuers.or(below.issuers),
             view_cache_size: self.view_cache_size.or(below.view_cache_size),
+            page_cache_size: self.page_cache_size.or(below.page_cache_size),
+            clone_networks: self.clone_networks.or(below.clone_networks),
+            clone_window: self.clone_window.or(below.clone_window),
+            trusted_proxies: self.trusted_proxies.or(below.trusted_proxies),
+            bench_endpoints: self.bench_endpoints.or(below.bench_endpoints),
         }
     }
 
@@ -139,6 +173,17 @@ impl Overrides {
             max_token_lifetime: non_empty("PROVENANCE_MAX_TOKEN_LIFETIME"),
             issuers: None,
             view_cache_size: non_empty("PROVENANCE_VIEW_CACHE_SIZE"),
+            page_cache_size: non_empty("PROVENANCE_PAGE_CACHE_SIZE"),
+            clone_networks: non_empty("PROVENANCE_CLONE_NETWORKS").and_then(|v| v.parse().ok()),
+            clone_window: non_empty("PROVENANCE_CLONE_WINDOW"),
+            trusted_proxies: non_empty("PROVENANCE_TRUSTED_PROXIES").map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            }),
+            bench_endpoints: non_empty("PROVENANCE_BENCH_ENDPOINTS")
+                .map(|v| v == "1" || v == "true"),
         }
     }
 }
@@ -233,6 +278,36 @@ pub fn load(
             })?,
             None => DEFAULT_VIEW_CACHE_BYTES,
         },
+        page_cache_bytes: match merged.page_cache_size.as_deref() {
+            Some(text) => parse_size(text).with_context(|| {
+                format!("page_cache_size {text:?} is not a size like 64MiB, 512KiB or 0")
+            })?,
+            None => DEFAULT_PAGE_CACHE_BYTES,
+        },
+        clone_networks: merged
+            .clone_networks
+            .unwrap_or(DEFAULT_CLONE_NETWORKS)
+            .max(1),
+        clone_window: match merged.clone_window.as_deref() {
+            Some(text) => humantime::parse_duration(text)
+                .with_context(|| format!("clone_window {text:?} is not a duration like 24h"))?,
+            None => DEFAULT_CLONE_WINDOW,
+        },
+        trusted_proxies: merged
+            .trusted_proxies
+            .unwrap_or_default()
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .with_context(|| {
+                        format!(
+                            "trusted_proxies: {p:?} is not an address or a network like 10.0.0.0/8"
+                        )
+                    })
+            })
+            .collect::<anyhow::Result<Vec<_>>>()?,
+        bench_endpoints: merged.bench_endpoints.unwrap_or(false),
     })
 }
 
@@ -293,6 +368,28 @@ fn normalise_base_url(url: &str) -> anyhow::Result<String> {
 }
 
 impl Settings {
+    /// Every default, over this database with files under `dir`, bound to
+    /// any free port of 127.0.0.1 (tests and benchmarks).
+    pub fn with_defaults(dir: &Path, database_url: &str) -> Settings {
+        Settings {
+            public_base_url: DEFAULT_BASE_URL.to_owned(),
+            bind: "127.0.0.1:0".to_owned(),
+            database_url: database_url.into(),
+            data_dir: dir.to_owned(),
+            keys_dir: dir.join("keys"),
+            log_key_overlap: DEFAULT_LOG_KEY_OVERLAP,
+            max_token_lifetime: DEFAULT_MAX_TOKEN_LIFETIME,
+            issuers: Vec::new(),
+            list_chunk: crate::store::DEFAULT_LIST_CHUNK,
+            view_cache_bytes: DEFAULT_VIEW_CACHE_BYTES,
+            page_cache_bytes: DEFAULT_PAGE_CACHE_BYTES,
+            clone_networks: DEFAULT_CLONE_NETWORKS,
+            clone_window: DEFAULT_CLONE_WINDOW,
+            trusted_proxies: Vec::new(),
+            bench_endpoints: false,
+        }
+    }
+
     /// `host[:port][/path]`: the base URL without its scheme.
     pub fn public_host(&self) -> &str {
         self.public_base_url

@@ -48,6 +48,12 @@ impl Application {
         .run();
         tokio::spawn(checkpointer(std::sync::Arc::downgrade(&portal)));
         tokio::spawn(key_watcher(std::sync::Arc::downgrade(&portal)));
+        tokio::spawn(crate::services::pages::poller(std::sync::Arc::downgrade(
+            &portal,
+        )));
+        tokio::spawn(crate::services::pages::scan_flusher(
+            std::sync::Arc::downgrade(&portal),
+        ));
         if let Some(rx) = portal.take_access_receiver() {
             tokio::spawn(crate::services::access::flusher(portal.store().clone(), rx));
         }

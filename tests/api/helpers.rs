@@ -124,18 +124,7 @@ pub struct TestApp {
 }
 
 pub fn test_settings(dir: &std::path::Path, database_url: &str) -> Settings {
-    Settings {
-        public_base_url: config::DEFAULT_BASE_URL.to_owned(),
-        bind: "127.0.0.1:0".to_owned(),
-        database_url: database_url.into(),
-        data_dir: dir.to_owned(),
-        keys_dir: dir.join("keys"),
-        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
-        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
-        issuers: Vec::new(),
-        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
-        view_cache_bytes: provenance::config::DEFAULT_VIEW_CACHE_BYTES,
-    }
+    Settings::with_defaults(dir, database_url)
 }
 
 /// Starts the real server on port 0 over a fresh, migrated database.

@@ -34,18 +34,7 @@ impl Drop for Server {
 
 pub async fn start() -> Server {
     let dir = tempfile::tempdir().expect("temp dir");
-    let settings = Settings {
-        public_base_url: config::DEFAULT_BASE_URL.into(),
-        bind: "127.0.0.1:0".into(),
-        database_url: config::default_database_url(dir.path()).into(),
-        data_dir: dir.path().into(),
-        keys_dir: dir.path().join("keys"),
-        log_key_overlap: config::DEFAULT_LOG_KEY_OVERLAP,
-        max_token_lifetime: config::DEFAULT_MAX_TOKEN_LIFETIME,
-        issuers: Vec::new(),
-        list_chunk: provenance::store::DEFAULT_LIST_CHUNK,
-        view_cache_bytes: provenance::config::DEFAULT_VIEW_CACHE_BYTES,
-    };
+    let settings = Settings::with_defaults(dir.path(), &config::default_database_url(dir.path()));
     let portal = Portal::open(settings).await.expect("open");
     portal.seed_demo().await.expect("orgs");
     let token = portal

@@ -339,16 +339,8 @@ mod overlap_tests {
 
     fn settings(dir: &std::path::Path, overlap: Duration) -> Settings {
         Settings {
-            public_base_url: crate::config::DEFAULT_BASE_URL.into(),
-            bind: "127.0.0.1:0".into(),
-            database_url: "sqlite::memory:".into(),
-            data_dir: dir.into(),
-            keys_dir: dir.join("keys"),
             log_key_overlap: overlap,
-            max_token_lifetime: crate::config::DEFAULT_MAX_TOKEN_LIFETIME,
-            issuers: Vec::new(),
-            list_chunk: crate::store::DEFAULT_LIST_CHUNK,
-            view_cache_bytes: crate::config::DEFAULT_VIEW_CACHE_BYTES,
+            ..Settings::with_defaults(dir, "sqlite::memory:")
         }
     }
 

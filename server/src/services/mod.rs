@@ -11,6 +11,7 @@ pub mod erasure;
 pub mod keys;
 pub mod labels;
 pub mod log;
+pub mod pages;
 pub mod reference;
 pub mod resolver;
 mod tokens;
@@ -49,6 +50,9 @@ pub struct Portal {
     /// half of `view_cache_bytes`.
     history_cache: devices::cache::ViewCache<Vec<devices::EventView>>,
     device_cache: devices::cache::ViewCache<devices::DeviceView>,
+    /// The public pages' cards, rendered pages, scan counts and report
+    /// limits (`pages`).
+    pages: pages::Pages,
 }
 
 /// What `/readyz` reports.
@@ -119,6 +123,13 @@ impl Portal {
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (access, access_rx) = tokio::sync::mpsc::channel(access::QUEUE);
         let settings_cache_bytes = settings.view_cache_bytes;
+        let pages = pages::Pages::new(
+            settings.page_cache_bytes,
+            pages::scans::ScanSettings {
+                networks: settings.clone_networks,
+                window: settings.clone_window,
+            },
+        )?;
         Ok(Self {
             settings,
             store,
@@ -129,6 +140,7 @@ impl Portal {
             writer: tokio::sync::Mutex::new(()),
             history_cache: devices::cache::ViewCache::new(settings_cache_bytes / 2),
             device_cache: devices::cache::ViewCache::new(settings_cache_bytes / 2),
+            pages,
         })
     }
 

@@ -3,13 +3,28 @@
 //! cached view may have changed without the device's leaf count moving.
 //! What moves them is listed in server/src/services/devices/cache.rs.
 
-use entities::{component_link, custody_interval, device, event_device, leaf, organisation};
+use entities::{
+    change_stamp, component_link, custody_interval, device, event_device, leaf, organisation,
+};
 
 use crate::domain::custody::Kind;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query, SubQueryStatement};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QuerySelect};
 
 use super::{Store, StoreResult};
+
+/// Moves the change stamp (`change_stamp`, polled by the page caches:
+/// `services::pages`) by one, in the transaction of the change.
+pub(super) async fn bump_change_stamp<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
+    change_stamp::Entity::update_many()
+        .col_expr(
+            change_stamp::Column::Value,
+            Expr::col(change_stamp::Column::Value).add(1),
+        )
+        .exec(conn)
+        .await?;
+    Ok(())
+}
 
 /// Moves the epochs of these devices and organisations by one.
 pub(super) async fn bump<C: ConnectionTrait>(
@@ -18,6 +33,7 @@ pub(super) async fn bump<C: ConnectionTrait>(
     devices: &[i64],
     organisations: &[i64],
 ) -> StoreResult<()> {
+    bump_change_stamp(conn).await?;
     let mut devices = devices.to_vec();
     devices.sort_unstable();
     devices.dedup();
@@ -125,6 +141,7 @@ pub(super) async fn organisations_around<C: ConnectionTrait>(
 
 /// Moves every epoch (after a data step rewrote what views are made of).
 pub(super) async fn bump_all<C: ConnectionTrait>(conn: &C) -> StoreResult<()> {
+    bump_change_stamp(conn).await?;
     device::Entity::update_many()
         .col_expr(
             device::Column::Epoch,
@@ -149,6 +166,7 @@ pub(super) async fn bump_devices_of_events<C: ConnectionTrait>(
     chunk: usize,
     events: &[i64],
 ) -> StoreResult<()> {
+    bump_change_stamp(conn).await?;
     for part in events.chunks(chunk.max(1)) {
         let devices = Query::select()
             .column(event_device::Column::DeviceId)

@@ -133,6 +133,10 @@ impl Store {
                     .await?;
             }
         }
+        if !never.is_empty() || reprint {
+            // A reprint voids codes that cached pages still accept.
+            super::epochs::bump_change_stamp(&tx).await?;
+        }
         super::access::append_in(&tx, std::slice::from_ref(audit)).await?;
         let ids: Vec<i64> = found.iter().map(|d| d.id).collect();
         let mut out = Vec::with_capacity(ids.len());

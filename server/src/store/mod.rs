@@ -16,6 +16,7 @@ pub mod epochs;
 pub mod labels;
 pub mod log;
 mod organisations;
+pub mod pages;
 pub mod reference;
 #[cfg(feature = "bench-variants")]
 mod through_parent;

@@ -62,13 +62,13 @@ pub(crate) struct ViewKey {
 
 /// An LRU of shared values whose estimated sizes add up to at most
 /// `budget` bytes; a value of more than a sixteenth of it is not kept.
-pub(crate) struct ViewCache<V> {
+pub(crate) struct ViewCache<V, K = ViewKey> {
     budget: usize,
-    state: Mutex<State<V>>,
+    state: Mutex<State<V, K>>,
 }
 
-struct State<V> {
-    entries: LruCache<ViewKey, (Arc<V>, usize)>,
+struct State<V, K> {
+    entries: LruCache<K, (Arc<V>, usize)>,
     bytes: usize,
 }
 
@@ -79,7 +79,7 @@ const ENTRY_OVERHEAD: usize = 128;
 /// An entry takes at most `1 / MAX_SHARE` of the budget.
 const MAX_SHARE: usize = 16;
 
-impl<V> ViewCache<V> {
+impl<V, K: Hash + Eq> ViewCache<V, K> {
     pub(crate) fn new(budget: usize) -> Self {
         ViewCache {
             budget,
@@ -90,18 +90,18 @@ impl<V> ViewCache<V> {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<V>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, State<V, K>> {
         // A panic while holding the lock leaves only counters behind.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub(crate) fn get(&self, key: &ViewKey) -> Option<Arc<V>> {
+    pub(crate) fn get(&self, key: &K) -> Option<Arc<V>> {
         self.lock().entries.get(key).map(|(v, _)| Arc::clone(v))
     }
 
     /// Keeps `value` (of about `bytes` bytes) under `key`, evicting the
     /// least recently used entries to stay within the budget.
-    pub(crate) fn put(&self, key: ViewKey, value: Arc<V>, bytes: usize) {
+    pub(crate) fn put(&self, key: K, value: Arc<V>, bytes: usize) {
         let cost = bytes.saturating_add(ENTRY_OVERHEAD);
         // No one entry may take more than a sixteenth of the budget (and
         // with it everyone else's entries).
@@ -128,7 +128,7 @@ impl<V> ViewCache<V> {
     }
 }
 
-impl<V> std::fmt::Debug for ViewCache<V> {
+impl<V, K: Hash + Eq> std::fmt::Debug for ViewCache<V, K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let (entries, bytes) = self.usage();
         f.debug_struct("ViewCache")

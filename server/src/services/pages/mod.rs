@@ -1,0 +1,308 @@
+//! The public pages behind the labels (docs/pages.md): a unit's page for
+//! the anonymous visitor and for the customer with the label's code, decided
+//! by the policy for that viewer; the caches that serve them from memory;
+//! the clone check's scan counts and the customers' reports.
+//!
+//! Serving from memory: a unit's *card* (its epoch, leaf count, status and
+//! label) is kept with the *generation* it was read at. The generation moves
+//! whenever the change signature (`store::pages::ChangeSignature`: the log's
+//! size and the change stamp) moves, which this process checks after each
+//! of its own writes and a poller checks every [`POLL_EVERY`] for everyone
+//! else's. A card of the current generation is current without a database
+//! read; an older one is read again (one statement) and, when nothing of the
+//! unit changed, keeps its rendered pages.
+
+mod model;
+pub mod reports;
+pub mod scans;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use lru::LruCache;
+
+pub use model::{Banner, ComponentLine, Happening, PublicEvent, UnitPage, WarrantyState};
+
+use super::Portal;
+use super::devices::cache::ViewCache;
+use crate::domain::label_code;
+use crate::domain::{DeviceKey, Gtin};
+use crate::store::StoreError;
+use crate::store::pages::{ChangeSignature, UnitCard};
+
+/// How often the change signature is polled for other processes' writes.
+pub const POLL_EVERY: Duration = Duration::from_millis(100);
+
+/// Cards kept (about 200 bytes each).
+const MAX_CARDS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(100_000).unwrap();
+
+/// The viewer a page is rendered for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PageViewer {
+    /// No code, or a wrong one.
+    Anonymous,
+    /// The label's code.
+    Customer,
+}
+
+/// A unit asked for on its page: its card and the viewer the code makes.
+#[derive(Clone, Debug)]
+pub struct PageUnit {
+    pub key: DeviceKey,
+    pub card: Arc<UnitCard>,
+    pub viewer: PageViewer,
+    /// A code was given and it is not this unit's.
+    pub wrong_code: bool,
+}
+
+/// What a rendered page is cached under: the unit, the viewer kind, the
+/// page's language and notice, and the unit's state.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct PageKey {
+    pub unit: i64,
+    pub viewer: PageViewer,
+    pub variant: &'static str,
+    pub wrong_code: bool,
+    pub epoch: i64,
+    pub leaves: u64,
+}
+
+impl PageKey {
+    pub fn of(unit: &PageUnit, variant: &'static str) -> PageKey {
+        PageKey {
+            unit: unit.card.device_id,
+            viewer: unit.viewer,
+            variant,
+            wrong_code: unit.wrong_code,
+            epoch: unit.card.epoch,
+            leaves: unit.card.leaves,
+        }
+    }
+}
+
+/// A rendered page.
+#[derive(Debug)]
+pub struct Rendered {
+    pub body: String,
+    pub etag: String,
+    /// The next warranty boundary: the page is rendered again after it.
+    pub valid_until: Option<DateTime<Utc>>,
+}
+
+/// Unit cards by (GTIN, serial), each with the generation it was read in.
+type Cards = LruCache<(String, String), (Arc<UnitCard>, u64)>;
+
+/// The pages' state in memory.
+pub struct Pages {
+    generation: AtomicU64,
+    signature: Mutex<Option<ChangeSignature>>,
+    cards: Mutex<Cards>,
+    rendered: ViewCache<Rendered, PageKey>,
+    pub(crate) scans: scans::ScanCounter,
+    pub(crate) reports: reports::ReportLimits,
+}
+
+impl std::fmt::Debug for Pages {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pages")
+            .field("generation", &self.generation.load(Ordering::Relaxed))
+            .field("rendered", &self.rendered)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pages {
+    pub fn new(cache_bytes: usize, scans: scans::ScanSettings) -> anyhow::Result<Pages> {
+        Ok(Pages {
+            generation: AtomicU64::new(0),
+            signature: Mutex::new(None),
+            cards: Mutex::new(LruCache::new(MAX_CARDS)),
+            rendered: ViewCache::new(cache_bytes),
+            scans: scans::ScanCounter::new(scans)?,
+            reports: reports::ReportLimits::new(),
+        })
+    }
+
+    fn cards(&self) -> std::sync::MutexGuard<'_, Cards> {
+        self.cards.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Portal {
+    /// Reads the change signature; when it moved, cards read before are
+    /// read again at their next use.
+    pub async fn refresh_page_generation(&self) -> Result<(), StoreError> {
+        let now = self.store.change_signature().await?;
+        let mut last = self
+            .pages
+            .signature
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if *last != Some(now) {
+            *last = Some(now);
+            self.pages.generation.fetch_add(1, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// The unit on its page, with the viewer its code makes, or None for a
+    /// unit we do not know. From memory while nothing changed.
+    pub async fn page_unit(
+        &self,
+        key: &DeviceKey,
+        code: Option<&str>,
+    ) -> Result<Option<PageUnit>, StoreError> {
+        let name = (
+            key.gtin().as_str().to_owned(),
+            key.serial().as_str().to_owned(),
+        );
+        // The generation is read before the card: a change after it moves
+        // the generation, so the card is read again next time.
+        let generation = self.pages.generation.load(Ordering::SeqCst);
+        let cached = self
+            .pages
+            .cards()
+            .get(&name)
+            .filter(|(_, g)| *g == generation)
+            .map(|(c, _)| Arc::clone(c));
+        let card = match cached {
+            Some(card) => card,
+            None => {
+                // Unknown serials get no entry.
+                let Some(card) = self.store.unit_card(&name.0, &name.1).await? else {
+                    return Ok(None);
+                };
+                let card = Arc::new(card);
+                self.pages
+                    .cards()
+                    .put(name, (Arc::clone(&card), generation));
+                card
+            }
+        };
+        let verified = match (code, &card.label_kid) {
+            (Some(code), Some(kid)) => {
+                let keys = self.keys();
+                let Some(secret) = keys.labels.get(kid) else {
+                    return Err(StoreError::Corrupt(format!(
+                        "label secret {kid} is missing from the key directory"
+                    )));
+                };
+                let expected = label_code::code(secret.bytes(), key, card.label_generation);
+                label_code::matches(&expected, code)
+            }
+            _ => false,
+        };
+        Ok(Some(PageUnit {
+            key: key.clone(),
+            card,
+            viewer: if verified {
+                PageViewer::Customer
+            } else {
+                PageViewer::Anonymous
+            },
+            wrong_code: code.is_some() && !verified,
+        }))
+    }
+
+    /// A rendered page of the unit, if one is cached and still valid.
+    pub fn cached_page(&self, key: &PageKey) -> Option<Arc<Rendered>> {
+        self.pages
+            .rendered
+            .get(key)
+            .filter(|r| r.valid_until.is_none_or(|t| t > Utc::now()))
+    }
+
+    /// Keeps a rendered page.
+    pub fn keep_page(&self, key: PageKey, page: Rendered) -> Arc<Rendered> {
+        let page = Arc::new(page);
+        let bytes = page.body.len() + page.etag.len();
+        self.pages.rendered.put(key, Arc::clone(&page), bytes);
+        page
+    }
+
+    /// The page caches' entries and bytes.
+    pub fn page_cache_usage(&self) -> (usize, usize) {
+        self.pages.rendered.usage()
+    }
+
+    /// Counts a scan of the unit's page with its code (in memory; flushed by
+    /// [`Portal::flush_scans`]).
+    pub fn count_scan(&self, unit: &PageUnit, client: IpAddr, country: Option<&str>) {
+        if unit.viewer == PageViewer::Customer {
+            self.pages
+                .scans
+                .record(unit.card.device_id, client, country, Utc::now());
+        }
+    }
+
+    /// Writes the counted scans and files an alert for each unit scanned
+    /// from more networks than the settings allow within their window.
+    pub async fn flush_scans(&self) -> Result<usize, StoreError> {
+        let flushed = self.pages.scans.take(Utc::now());
+        self.store.add_scans(&flushed.rows).await?;
+        let mut filed = 0;
+        for alarm in flushed.alarms {
+            if self
+                .store
+                .file_alert(
+                    "copy_suspected",
+                    alarm.device_id,
+                    &alarm.evidence,
+                    Utc::now(),
+                )
+                .await?
+                .is_some()
+            {
+                tracing::warn!(
+                    device = alarm.device_id,
+                    "a unit's code may have been copied"
+                );
+                filed += 1;
+            }
+        }
+        Ok(filed)
+    }
+
+    /// The product page's data (public).
+    pub async fn product_page(
+        &self,
+        gtin: &Gtin,
+    ) -> Result<Option<super::devices::ProductView>, StoreError> {
+        self.product(gtin).await
+    }
+}
+
+/// The change signature's poller: every [`POLL_EVERY`] while the portal
+/// lives.
+pub async fn poller(portal: std::sync::Weak<Portal>) {
+    let mut tick = tokio::time::interval(POLL_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(portal) = portal.upgrade() else {
+            return;
+        };
+        if let Err(e) = portal.refresh_page_generation().await {
+            tracing::warn!(error = %e, "reading the change signature failed");
+        }
+    }
+}
+
+/// Flushes scan counts every few seconds while the portal lives.
+pub async fn scan_flusher(portal: std::sync::Weak<Portal>) {
+    let mut tick = tokio::time::interval(scans::FLUSH_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let Some(portal) = portal.upgrade() else {
+            return;
+        };
+        if let Err(e) = portal.flush_scans().await {
+            tracing::warn!(error = %e, "flushing scan counts failed");
+        }
+    }
+}
