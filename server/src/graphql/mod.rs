@@ -2,6 +2,7 @@
 //! authenticates and puts the `Principal` on the request; resolvers call
 //! `services::Portal`.
 
+mod alerts;
 mod device;
 mod errors;
 mod ids;

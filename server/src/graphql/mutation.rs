@@ -279,6 +279,24 @@ impl Mutation {
         })
     }
 
+    /// Staff: confirms or dismisses an open alert. A confirmed
+    /// `copy_suspected` tells the unit's customers that its code may have
+    /// been copied.
+    #[graphql(name = "decideAlert")]
+    async fn decide_alert(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        decision: super::alerts::AlertDecision,
+    ) -> Result<super::alerts::Alert> {
+        let id = super::alerts::id(&id)?;
+        Ok(portal(ctx)
+            .decide_alert(principal(ctx)?, id, decision.into())
+            .await
+            .map_err(super::alerts::error)?
+            .into())
+    }
+
     /// Staff: the unit's label, printed for the first time if it has none
     /// (a printed unit's label as it was). Null when there is no such unit.
     #[graphql(name = "printLabel", complexity = "super::LABEL_COST")]

@@ -203,6 +203,25 @@ impl Query {
         }
     }
 
+    /// Staff: alerts, newest first (every state without `state`), at most
+    /// `first` (500).
+    async fn alerts(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<super::alerts::AlertState>,
+        #[graphql(default = 100)] first: i32,
+    ) -> Result<Vec<super::alerts::Alert>> {
+        let first = u64::try_from(first)
+            .map_err(|_| ErrorCode::InvalidInput.error("first must not be negative"))?;
+        Ok(portal(ctx)
+            .alerts(principal(ctx)?, state.map(|s| s.as_str()), first)
+            .await
+            .map_err(super::alerts::error)?
+            .into_iter()
+            .map(Into::into)
+            .collect())
+    }
+
     /// Staff: a unit's label as it was printed; null when there is no such
     /// unit or it has no label yet (`printLabel`). Reading it is logged.
     #[graphql(complexity = "super::LABEL_COST")]

@@ -120,12 +120,15 @@ pub enum Operation {
     /// Printing and reprinting units' labels, which carry their
     /// verification codes (docs/labels.md).
     PrintLabels,
+    /// Reading and deciding alerts: suspected copies of a label's code and
+    /// customers' reports (docs/pages.md).
+    ReviewAlerts,
 }
 
 impl Operation {
     /// The operations of the "Operations" table, which the relationship
     /// does not change.
-    pub const TABLE: [Operation; 8] = [
+    pub const TABLE: [Operation; 9] = [
         Operation::CaptureEvents,
         Operation::DeclareInError,
         Operation::WriteReferenceData,
@@ -134,6 +137,7 @@ impl Operation {
         Operation::SeeEveryDevice,
         Operation::ReadHistory,
         Operation::PrintLabels,
+        Operation::ReviewAlerts,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -147,6 +151,7 @@ impl Operation {
             Operation::SeeEveryDevice => "see every device",
             Operation::ReadHistory => "read a unit's history",
             Operation::PrintLabels => "print labels",
+            Operation::ReviewAlerts => "review alerts",
         }
     }
 }
@@ -182,7 +187,7 @@ pub(super) fn role_may(role: Role, relationship: Relationship, op: Operation) ->
         RequestPersonalData => matches!(role, Regulator),
         SeeEveryDevice => matches!(role, Admin | Staff | Regulator | Auditor),
         ReadHistory => true,
-        PrintLabels => matches!(role, Admin | Staff),
+        PrintLabels | ReviewAlerts => matches!(role, Admin | Staff),
     }
 }
 

@@ -110,7 +110,7 @@ impl Portal {
                 link_type: "pip",
                 href: format!("{base}/pip/01/{gtin}"),
                 title: format!("{}: product information", product.name),
-                media_type: "application/json",
+                media_type: "text/html",
             }],
             default: 0,
         }];
@@ -133,7 +133,7 @@ impl Portal {
                         product.name,
                         lot.as_str()
                     ),
-                    media_type: "application/json",
+                    media_type: "text/html",
                 }],
                 default: 0,
             });
@@ -179,7 +179,7 @@ impl Portal {
                         product.model,
                         serial.as_str()
                     ),
-                    media_type: "application/json",
+                    media_type: "text/html",
                 }],
                 default: 0,
             });

@@ -17,6 +17,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/log/proof/inclusion", web::get().to(inclusion))
         .route("/log/proof/consistency", web::get().to(consistency))
         .route("/log/proof/event", web::get().to(event_proof))
+        .route("/log/proof/leaf/{index}", web::get().to(leaf_proof))
         .route("/log/{path:tile/.*}", web::get().to(tile));
 }
 
@@ -134,11 +135,16 @@ struct EventQuery {
     device: String,
 }
 
-async fn event_proof(portal: web::Data<Portal>, q: web::Query<EventQuery>) -> HttpResponse {
-    let index = match portal.leaf_index_of(&q.event_id, &q.device).await {
-        Ok(i) => i,
-        Err(e) => return error(e),
+/// The C2SP tlog-proof of the leaf at this index: what the public pages
+/// link each event to (the index is public; the event's ID is not).
+async fn leaf_proof(portal: web::Data<Portal>, index: web::Path<String>) -> HttpResponse {
+    let Ok(index) = index.parse::<u64>() else {
+        return HttpResponse::BadRequest().body("the leaf index must be a whole number\n");
     };
+    proof_text(&portal, index).await
+}
+
+async fn proof_text(portal: &Portal, index: u64) -> HttpResponse {
     match portal.tlog_proof(index).await {
         Ok(text) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")
@@ -146,4 +152,12 @@ async fn event_proof(portal: web::Data<Portal>, q: web::Query<EventQuery>) -> Ht
             .body(text),
         Err(e) => error(e),
     }
+}
+
+async fn event_proof(portal: web::Data<Portal>, q: web::Query<EventQuery>) -> HttpResponse {
+    let index = match portal.leaf_index_of(&q.event_id, &q.device).await {
+        Ok(i) => i,
+        Err(e) => return error(e),
+    };
+    proof_text(&portal, index).await
 }

@@ -9,7 +9,7 @@ mod home;
 mod ide;
 mod keys;
 mod log;
-mod pip;
+mod pages;
 mod resolver;
 
 use actix_web::web;
@@ -21,7 +21,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(keys::routes)
         .configure(ide::routes)
         .configure(resolver::routes)
-        .configure(pip::routes)
+        .configure(pages::routes)
         .service(graphql::resource())
         .service(web::resource("/").route(web::get().to(home::index)))
         .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));

@@ -189,6 +189,10 @@ impl Portal {
         raw: Vec<RawEvent>,
     ) -> Result<Vec<Receipt>, CaptureError> {
         let result = self.capture_inner(principal, client, raw).await;
+        if result.is_ok() {
+            // This process's pages show the capture at once.
+            self.refresh_pages().await;
+        }
         if let Err(e) = &result {
             self.record_read(super::access::row(
                 principal.into(),

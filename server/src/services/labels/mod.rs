@@ -161,6 +161,10 @@ impl Portal {
                 generation: r.generation,
             });
         }
+        if mode != PrintMode::Existing {
+            // A new label's code works on this process's pages at once.
+            self.refresh_pages().await;
+        }
         Ok(out)
     }
 

@@ -12,6 +12,7 @@
 //! read; an older one is read again (one statement) and, when nothing of the
 //! unit changed, keeps its rendered pages.
 
+pub mod alerts;
 mod model;
 pub mod reports;
 pub mod scans;
@@ -69,6 +70,8 @@ pub struct PageKey {
     pub wrong_code: bool,
     pub epoch: i64,
     pub leaves: u64,
+    /// The customer's page links to itself with the label's code.
+    pub label_generation: u32,
 }
 
 impl PageKey {
@@ -80,6 +83,7 @@ impl PageKey {
             wrong_code: unit.wrong_code,
             epoch: unit.card.epoch,
             leaves: unit.card.leaves,
+            label_generation: unit.card.label_generation,
         }
     }
 }
@@ -147,6 +151,14 @@ impl Portal {
             self.pages.generation.fetch_add(1, Ordering::SeqCst);
         }
         Ok(())
+    }
+
+    /// [`Portal::refresh_page_generation`] after this process's own writes;
+    /// when it fails, the poller catches up.
+    pub async fn refresh_pages(&self) {
+        if let Err(e) = self.refresh_page_generation().await {
+            tracing::warn!(error = %e, "reading the change signature failed");
+        }
     }
 
     /// The unit on its page, with the viewer its code makes, or None for a

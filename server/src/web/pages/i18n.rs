@@ -68,7 +68,7 @@ impl Lang {
 }
 
 /// `q` as thousandths (`0.8` → 800); None when malformed.
-fn parse_q(v: &str) -> Option<u16> {
+pub(super) fn parse_q(v: &str) -> Option<u16> {
     let (int, frac) = v.split_once('.').unwrap_or((v, ""));
     if frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -88,7 +88,6 @@ fn parse_q(v: &str) -> Option<u16> {
 
 /// Every word a public page shows.
 pub struct Words {
-    pub lang_name: &'static str,
     pub switch_label: &'static str,
     pub brand: &'static str,
     pub footer: &'static str,
@@ -104,7 +103,6 @@ pub struct Words {
     pub wrong_code: &'static str,
     pub no_code: &'static str,
     pub verified: &'static str,
-    pub product: &'static str,
     pub model: &'static str,
     pub serial: &'static str,
     pub lot: &'static str,
@@ -118,10 +116,6 @@ pub struct Words {
     pub history: &'static str,
     pub history_intro: &'static str,
     pub history_empty: &'static str,
-    pub date: &'static str,
-    pub what: &'static str,
-    pub country: &'static str,
-    pub proof: &'static str,
     pub proof_link: &'static str,
     pub declared_in_error: &'static str,
     pub components: &'static str,
@@ -139,10 +133,11 @@ pub struct Words {
     pub unknown_report: &'static str,
     pub invalid_title: &'static str,
     pub invalid_detail: &'static str,
+    pub unavailable_title: &'static str,
+    pub unavailable_detail: &'static str,
     pub product_title: &'static str,
     pub product_intro: &'static str,
     pub product_terms: &'static str,
-    pub unavailable: &'static str,
 }
 
 impl Words {
@@ -151,9 +146,10 @@ impl Words {
             Banner::Genuine => (self.banner_genuine, self.banner_genuine_detail),
             Banner::Recalled => (self.banner_recalled, self.banner_recalled_detail),
             Banner::Stolen => (self.banner_stolen, self.banner_stolen_detail),
-            Banner::Decommissioned => {
-                (self.banner_decommissioned, self.banner_decommissioned_detail)
-            }
+            Banner::Decommissioned => (
+                self.banner_decommissioned,
+                self.banner_decommissioned_detail,
+            ),
         }
     }
 
@@ -192,7 +188,6 @@ impl Words {
 }
 
 pub static EN: Words = Words {
-    lang_name: "English",
     switch_label: "Deutsch",
     brand: "Provenance Portal",
     footer: "Every event shown here is signed and recorded in a public, tamper-evident log that anyone can check.",
@@ -208,7 +203,6 @@ pub static EN: Words = Words {
     wrong_code: "The code in this link does not match this unit's label. The label may be a copy. What is shown is what anyone sees without a code.",
     no_code: "Scan the QR code on the unit's label to see its history and warranty.",
     verified: "Label code verified",
-    product: "Product",
     model: "Model",
     serial: "Serial number",
     lot: "Lot",
@@ -222,10 +216,6 @@ pub static EN: Words = Words {
     history: "History",
     history_intro: "Dates are days; each event is recorded in the public log.",
     history_empty: "No public events yet.",
-    date: "Date",
-    what: "What happened",
-    country: "Country",
-    proof: "Proof",
     proof_link: "proof",
     declared_in_error: "(corrected: declared in error)",
     components: "Installed components",
@@ -243,14 +233,14 @@ pub static EN: Words = Words {
     unknown_report: "If you bought it as genuine, keep the receipt and contact the manufacturer.",
     invalid_title: "This link is not valid",
     invalid_detail: "The address is not a valid GS1 Digital Link. Scan the QR code again.",
+    unavailable_title: "This page cannot be shown right now",
+    unavailable_detail: "Please try again in a minute.",
     product_title: "Product information",
     product_intro: "Scan the QR code on a unit to see whether it is genuine.",
     product_terms: "Warranty terms",
-    unavailable: "The page cannot be shown right now. Please try again later.",
 };
 
 pub static DE: Words = Words {
-    lang_name: "Deutsch",
     switch_label: "English",
     brand: "Provenance Portal",
     footer: "Jedes hier gezeigte Ereignis ist signiert und in einem öffentlichen, fälschungssicheren Protokoll verzeichnet, das jeder prüfen kann.",
@@ -266,7 +256,6 @@ pub static DE: Words = Words {
     wrong_code: "Der Code in diesem Link passt nicht zum Etikett dieses Geräts. Das Etikett könnte eine Kopie sein. Gezeigt wird, was jeder ohne Code sieht.",
     no_code: "Scannen Sie den QR-Code auf dem Etikett des Geräts, um Verlauf und Garantie zu sehen.",
     verified: "Etikett-Code geprüft",
-    product: "Produkt",
     model: "Modell",
     serial: "Seriennummer",
     lot: "Charge",
@@ -280,10 +269,6 @@ pub static DE: Words = Words {
     history: "Verlauf",
     history_intro: "Datumsangaben sind Tage; jedes Ereignis ist im öffentlichen Protokoll verzeichnet.",
     history_empty: "Noch keine öffentlichen Ereignisse.",
-    date: "Datum",
-    what: "Ereignis",
-    country: "Land",
-    proof: "Nachweis",
     proof_link: "Nachweis",
     declared_in_error: "(berichtigt: als Fehler erklärt)",
     components: "Eingebaute Komponenten",
@@ -301,10 +286,11 @@ pub static DE: Words = Words {
     unknown_report: "Wenn Sie es als echt gekauft haben, bewahren Sie den Beleg auf und wenden Sie sich an den Hersteller.",
     invalid_title: "Dieser Link ist ungültig",
     invalid_detail: "Die Adresse ist kein gültiger GS1 Digital Link. Scannen Sie den QR-Code erneut.",
+    unavailable_title: "Diese Seite kann gerade nicht angezeigt werden",
+    unavailable_detail: "Bitte versuchen Sie es in einer Minute noch einmal.",
     product_title: "Produktinformationen",
     product_intro: "Scannen Sie den QR-Code eines Geräts, um zu sehen, ob es echt ist.",
     product_terms: "Garantiebedingungen",
-    unavailable: "Die Seite kann gerade nicht angezeigt werden. Bitte versuchen Sie es später erneut.",
 };
 
 #[cfg(test)]

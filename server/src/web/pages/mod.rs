@@ -1,0 +1,574 @@
+//! The public pages behind the labels (`gs1:pip`, docs/pages.md):
+//! `/pip/01/{gtin}/21/{serial}[?c={code}]` is a unit's page,
+//! `/pip/01/{gtin}[/10/{lot}]` a product's. HTML by default, in English or
+//! German; a JSON summary for `Accept: application/json`. A unit's page is
+//! served from memory (`services::pages`) and answers `If-None-Match`.
+//! A POST of the unit's report form records a report for staff.
+
+mod i18n;
+mod render;
+
+use std::net::IpAddr;
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::domain::{DeviceKey, DigitalLink, DigitalLinkUri, DlParseOptions, Gtin};
+use crate::services::Portal;
+use crate::services::pages::reports::{ReportKind, Reported};
+use crate::services::pages::{PageKey, PageUnit, PageViewer, Rendered};
+use i18n::Lang;
+use render::{Message, SelfLinks};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/pip/01/{tail:.*}")
+            .app_data(web::FormConfig::default().limit(1024))
+            .route(web::get().to(page))
+            .route(web::head().to(page))
+            .route(web::post().to(report)),
+    )
+    .service(web::resource("/static/pages.css").route(web::get().to(stylesheet)));
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(include_str!("../../../../static/pages.css"))
+}
+
+/// What the request asks for, read from its path, query and headers.
+struct Asked {
+    target: Target,
+    lang: Lang,
+    json: bool,
+    /// The request carries a code (in any spelling): nothing of the answer
+    /// may be stored or referred on.
+    private: bool,
+    code: Option<String>,
+}
+
+enum Target {
+    Unit { key: DeviceKey, lot: Option<String> },
+    Product { gtin: Gtin, lot: Option<String> },
+    Unknown,
+}
+
+/// The language: `?lang=` (the page's switch), else `Accept-Language`,
+/// else English.
+fn language(req: &HttpRequest) -> Lang {
+    let asked = req.query_string().split('&').find_map(|pair| {
+        let (name, value) = pair.split_once('=')?;
+        (name == "lang").then(|| Lang::parse(value)).flatten()
+    });
+    asked
+        .or_else(|| {
+            req.headers()
+                .get(header::ACCEPT_LANGUAGE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(Lang::negotiate)
+        })
+        .unwrap_or(Lang::En)
+}
+
+/// Whether `Accept` prefers `application/json` to `text/html` (RFC 9110
+/// §12.5.1: the most specific range that matches gives each its `q`).
+fn wants_json(req: &HttpRequest) -> bool {
+    let Some(accept) = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let q_of = |kind: &str, sub: &str| -> u16 {
+        let mut best: Option<(u8, u16)> = None;
+        for item in accept.split(',').take(32) {
+            let mut parts = item.split(';');
+            let range = parts.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q = parts
+                .filter_map(|p| p.trim().strip_prefix("q=").map(str::trim))
+                .next()
+                .map_or(1000, |v| i18n::parse_q(v).unwrap_or(0));
+            let specificity = match range.split_once('/') {
+                Some((k, s)) if k == kind && s == sub => 3,
+                Some((k, "*")) if k == kind => 2,
+                Some(("*", "*")) => 1,
+                _ => continue,
+            };
+            if best.is_none_or(|(s, _)| specificity > s) {
+                best = Some((specificity, q));
+            }
+        }
+        best.map_or(0, |(_, q)| q)
+    };
+    q_of("application", "json") > q_of("text", "html")
+}
+
+fn ask(req: &HttpRequest, portal: &Portal) -> Result<Asked, String> {
+    let base = portal.settings().public_base_url.trim_end_matches('/');
+    let path = req.path().strip_prefix("/pip").unwrap_or_default();
+    let query = req.query_string();
+    let private = super::resolver::carries_code(query);
+    let uri = if query.is_empty() {
+        format!("{base}{path}")
+    } else {
+        format!("{base}{path}?{query}")
+    };
+    let lang = language(req);
+    let json = wants_json(req);
+    let parsed = DigitalLinkUri::parse(&uri, &DlParseOptions::portal())
+        .map_err(|e| format!("not a valid GS1 Digital Link: {e}"))?;
+    let code = parsed
+        .params()
+        .iter()
+        .find(|p| p.name() == "c")
+        .map(|p| p.value().to_owned());
+    let target = match parsed.clone().classify() {
+        Ok(DigitalLink::Serialized(link)) => Target::Unit {
+            key: link.device_key().clone(),
+            lot: link.lot().map(|l| l.as_str().to_owned()),
+        },
+        Ok(DigitalLink::NotOurs(uri)) if uri.primary_key().ai() == "01" => {
+            match Gtin::parse(uri.primary_key().value()) {
+                Ok(gtin) => Target::Product {
+                    gtin,
+                    lot: uri
+                        .qualifiers()
+                        .iter()
+                        .find(|q| q.ai() == "10")
+                        .map(|q| q.value().to_owned()),
+                },
+                Err(_) => Target::Unknown,
+            }
+        }
+        _ => Target::Unknown,
+    };
+    Ok(Asked {
+        target,
+        lang,
+        json,
+        private: private || code.is_some(),
+        code,
+    })
+}
+
+/// The headers every page answer carries.
+fn headers(res: &mut HttpResponseBuilder, private: bool) {
+    res.insert_header((header::VARY, "Accept, Accept-Language"))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ));
+    if private {
+        // The code must not travel on: not to a cache, not in a Referer.
+        super::resolver::keep_private(res);
+    } else {
+        res.insert_header((header::CACHE_CONTROL, "public, max-age=60"));
+    }
+}
+
+fn html(status: StatusCode, private: bool, body: String) -> HttpResponse {
+    let mut res = HttpResponse::build(status);
+    headers(&mut res, private);
+    res.content_type("text/html; charset=utf-8").body(body)
+}
+
+/// A message page (an unknown unit, a bad link, an outage), or its JSON
+/// problem for a JSON client.
+fn message(
+    status: StatusCode,
+    m: &Message,
+    asked: Option<&Asked>,
+    lang: Lang,
+    links: &SelfLinks,
+    detail: &str,
+) -> HttpResponse {
+    let private = asked.is_none_or(|a| a.private);
+    if asked.is_some_and(|a| a.json) {
+        let mut res = HttpResponse::build(status);
+        headers(&mut res, private);
+        return res.content_type("application/problem+json").json(json!({
+            "status": status.as_u16(),
+            "title": status.canonical_reason(),
+            "detail": detail,
+        }));
+    }
+    match render::message(m, lang, links) {
+        Ok(body) => html(status, private, body),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a message page failed");
+            html(status, private, String::new())
+        }
+    }
+}
+
+fn unavailable(asked: Option<&Asked>, lang: Lang, links: &SelfLinks) -> HttpResponse {
+    let mut res = message(
+        StatusCode::SERVICE_UNAVAILABLE,
+        &Message::Unavailable,
+        asked,
+        lang,
+        links,
+        "the page cannot be shown now; try again later",
+    );
+    res.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+    res
+}
+
+fn not_found(asked: &Asked, links: &SelfLinks) -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        &Message::Unknown,
+        Some(asked),
+        asked.lang,
+        links,
+        "no such item",
+    )
+}
+
+fn bad_request(req: &HttpRequest, detail: &str) -> HttpResponse {
+    let private = super::resolver::carries_code(req.query_string());
+    let lang = language(req);
+    let links = SelfLinks {
+        path: req.path().to_owned(),
+        code: None,
+    };
+    let mut res = message(
+        StatusCode::BAD_REQUEST,
+        &Message::Invalid,
+        None,
+        lang,
+        &links,
+        detail,
+    );
+    if !private {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("public, max-age=60"),
+        );
+    }
+    if wants_json(req) {
+        let mut json_res = HttpResponse::BadRequest();
+        headers(&mut json_res, private);
+        return json_res
+            .content_type("application/problem+json")
+            .json(json!({ "status": 400, "title": "Bad Request", "detail": detail }));
+    }
+    res
+}
+
+/// The address a scan or a report is counted for: the peer's, or — when
+/// the peer is one of the trusted proxies — the last address in
+/// `X-Forwarded-For` that is not a trusted proxy, with the country the
+/// proxy gives in `X-Client-Country`.
+fn client(req: &HttpRequest, portal: &Portal) -> Option<(IpAddr, Option<String>)> {
+    let peer = req.peer_addr()?.ip();
+    let trusted = &portal.settings().trusted_proxies;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some((peer, None));
+    }
+    let forwarded = req
+        .headers()
+        .get_all("X-Forwarded-For")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut addr = peer;
+    for hop in forwarded.iter().rev().take(16) {
+        match hop.parse::<IpAddr>() {
+            Ok(ip) if is_trusted(&ip) => addr = ip,
+            Ok(ip) => {
+                addr = ip;
+                break;
+            }
+            Err(_) => break,
+        }
+    }
+    let country = req
+        .headers()
+        .get("X-Client-Country")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Some((addr, country))
+}
+
+fn etag_of(body: &str) -> String {
+    let digest = Sha256::digest(body.as_bytes());
+    format!("\"{}\"", data_encoding::HEXLOWER.encode(&digest[..12]))
+}
+
+fn matches_etag(req: &HttpRequest, etag: &str) -> bool {
+    req.headers()
+        .get_all(header::IF_NONE_MATCH)
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .any(|t| t == "*" || t.trim_start_matches("W/") == etag)
+}
+
+fn serve(req: &HttpRequest, asked: &Asked, page: &Rendered) -> HttpResponse {
+    let status = if matches_etag(req, &page.etag) {
+        StatusCode::NOT_MODIFIED
+    } else {
+        StatusCode::OK
+    };
+    let mut res = HttpResponse::build(status);
+    headers(&mut res, asked.private);
+    res.insert_header((header::ETAG, page.etag.clone()));
+    if status == StatusCode::NOT_MODIFIED {
+        return res.finish();
+    }
+    let kind = if asked.json {
+        "application/json"
+    } else {
+        "text/html; charset=utf-8"
+    };
+    res.content_type(kind).body(page.body.clone())
+}
+
+fn unit_links(asked: &Asked, unit: &PageUnit) -> SelfLinks {
+    SelfLinks {
+        path: crate::domain::canonical_uri("/pip", &unit.key),
+        // Only a verified code is carried on, in the label's own spelling.
+        code: match unit.viewer {
+            PageViewer::Customer => asked.code.as_deref().map(str::to_ascii_uppercase),
+            PageViewer::Anonymous => None,
+        },
+    }
+}
+
+/// The unit the request names, with the viewer its code makes; the
+/// response to give instead when there is none.
+async fn unit_of(
+    portal: &Portal,
+    asked: &Asked,
+    key: &DeviceKey,
+    lot: Option<&str>,
+    links: &SelfLinks,
+) -> Result<PageUnit, HttpResponse> {
+    match portal.page_unit(key, asked.code.as_deref()).await {
+        Ok(Some(unit)) if lot.is_none_or(|l| unit.card.lot.as_deref() == Some(l)) => Ok(unit),
+        Ok(_) => Err(not_found(asked, links)),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a unit for its page failed");
+            Err(unavailable(Some(asked), asked.lang, links))
+        }
+    }
+}
+
+async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
+    let asked = match ask(&req, &portal) {
+        Ok(a) => a,
+        Err(detail) => return bad_request(&req, &detail),
+    };
+    let plain = SelfLinks {
+        path: req.path().to_owned(),
+        code: None,
+    };
+    match &asked.target {
+        Target::Unknown => not_found(&asked, &plain),
+        Target::Product { gtin, lot } => {
+            product(&req, &portal, &asked, gtin, lot.as_deref(), &plain).await
+        }
+        Target::Unit { key, lot } => {
+            let unit = match unit_of(&portal, &asked, key, lot.as_deref(), &plain).await {
+                Ok(u) => u,
+                Err(res) => return res,
+            };
+            if let Some((addr, country)) = client(&req, &portal) {
+                portal.count_scan(&unit, addr, country.as_deref());
+            }
+            let variant = if asked.json {
+                "json"
+            } else {
+                asked.lang.code()
+            };
+            let key = PageKey::of(&unit, variant);
+            let rendered = match portal.cached_page(&key) {
+                Some(r) => r,
+                None => match render_unit(&portal, &asked, &unit).await {
+                    Ok(Some(r)) => portal.keep_page(key, r),
+                    Ok(None) => return not_found(&asked, &plain),
+                    Err(()) => return unavailable(Some(&asked), asked.lang, &plain),
+                },
+            };
+            serve(&req, &asked, &rendered)
+        }
+    }
+}
+
+async fn render_unit(
+    portal: &Portal,
+    asked: &Asked,
+    unit: &PageUnit,
+) -> Result<Option<Rendered>, ()> {
+    let page = match portal.unit_page(unit).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a unit's page failed");
+            return Err(());
+        }
+    };
+    let body = if asked.json {
+        let mut body = json!({
+            "gtin": page.gtin,
+            "serial": page.serial,
+            "digitalLink": page.digital_link,
+            "product": page.product.as_ref().map(|p| json!({ "name": p.name, "model": p.model })),
+            "status": page.status.map(|s| s.as_str()),
+            "verified": page.viewer == PageViewer::Customer,
+        });
+        if page.wrong_code {
+            body["notice"] = json!(
+                "This code does not match this unit's label. The label may be a copy; what is shown is what anyone sees without a code."
+            );
+        }
+        if page.copy_confirmed {
+            body["copyConfirmed"] = json!(true);
+        }
+        body.to_string()
+    } else {
+        render::unit(&page, asked.lang, &unit_links(asked, unit)).map_err(|e| {
+            tracing::error!(error = %e, "rendering a unit's page failed");
+        })?
+    };
+    Ok(Some(Rendered {
+        etag: etag_of(&body),
+        body,
+        valid_until: page.valid_until,
+    }))
+}
+
+async fn product(
+    req: &HttpRequest,
+    portal: &Portal,
+    asked: &Asked,
+    gtin: &Gtin,
+    lot: Option<&str>,
+    links: &SelfLinks,
+) -> HttpResponse {
+    let p = match portal.product_page(gtin).await {
+        Ok(Some(p)) => p,
+        Ok(None) => return not_found(asked, links),
+        Err(e) => {
+            tracing::error!(error = %e, "reading a product for its page failed");
+            return unavailable(Some(asked), asked.lang, links);
+        }
+    };
+    let body = if asked.json {
+        json!({ "gtin": p.gtin, "name": p.name, "model": p.model, "lot": lot }).to_string()
+    } else {
+        match render::product(&p, lot, asked.lang, links) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(error = %e, "rendering a product page failed");
+                return unavailable(Some(asked), asked.lang, links);
+            }
+        }
+    };
+    let page = Rendered {
+        etag: etag_of(&body),
+        body,
+        valid_until: None,
+    };
+    serve(req, asked, &page)
+}
+
+#[derive(Deserialize)]
+struct ReportForm {
+    kind: String,
+}
+
+/// The report form's POST: records the report for staff, rate-limited per
+/// network and per unit.
+async fn report(
+    req: HttpRequest,
+    portal: web::Data<Portal>,
+    form: Result<web::Form<ReportForm>, actix_web::Error>,
+) -> HttpResponse {
+    let asked = match ask(&req, &portal) {
+        Ok(a) => a,
+        Err(detail) => return bad_request(&req, &detail),
+    };
+    let plain = SelfLinks {
+        path: req.path().to_owned(),
+        code: None,
+    };
+    let Target::Unit { key, lot } = &asked.target else {
+        return not_found(&asked, &plain);
+    };
+    let Some(kind) = form.ok().and_then(|f| ReportKind::parse(&f.kind)) else {
+        return bad_request(&req, "the form's kind must be stolen or found");
+    };
+    let unit = match unit_of(&portal, &asked, key, lot.as_deref(), &plain).await {
+        Ok(u) => u,
+        Err(res) => return res,
+    };
+    let links = unit_links(&asked, &unit);
+    let Some((addr, _)) = client(&req, &portal) else {
+        return unavailable(Some(&asked), asked.lang, &links);
+    };
+    match portal.report_unit(&unit, kind, addr).await {
+        Ok(Reported::Recorded) => message(
+            StatusCode::OK,
+            &Message::Reported,
+            Some(&asked),
+            asked.lang,
+            &links,
+            "the report was recorded",
+        ),
+        Ok(Reported::Limited { retry_after }) => {
+            let mut res = message(
+                StatusCode::TOO_MANY_REQUESTS,
+                &Message::Limited,
+                Some(&asked),
+                asked.lang,
+                &links,
+                "too many reports; try again later",
+            );
+            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
+                res.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            res
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "recording a report failed");
+            unavailable(Some(&asked), asked.lang, &links)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn json_is_chosen_only_when_preferred_to_html() {
+        let with = |a: &str| {
+            wants_json(
+                &TestRequest::default()
+                    .insert_header(("Accept", a))
+                    .to_http_request(),
+            )
+        };
+        assert!(with("application/json"));
+        assert!(with("application/json, text/html;q=0.5"));
+        assert!(!with(
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+        ));
+        assert!(!with("*/*"));
+        assert!(!with("application/json;q=0.5, text/*"));
+        assert!(!wants_json(&TestRequest::default().to_http_request()));
+    }
+}
