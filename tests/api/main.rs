@@ -29,6 +29,7 @@ mod limits;
 mod limits_memory;
 mod list_members;
 mod log;
+mod pages;
 mod resolver;
 mod storage;
 mod values_property;

@@ -273,6 +273,10 @@ impl Store {
                         Expr::col((scan_count::Entity, scan_count::Column::Scans))
                             .add(Expr::cust("excluded.scans")),
                     )
+                    .value(
+                        scan_count::Column::Country,
+                        Expr::cust("COALESCE(scan_count.country, excluded.country)"),
+                    )
                     .to_owned(),
                 )
                 .exec(&tx)

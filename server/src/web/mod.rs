@@ -1,6 +1,7 @@
 //! HTTP: the route table and its handlers. Handlers call `services`, never
 //! `store`.
 
+mod bench;
 mod graphql;
 mod graphql_body;
 mod graphql_document;
@@ -23,6 +24,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(resolver::routes)
         .configure(pages::routes)
         .service(graphql::resource())
+        .service(web::resource("/_bench/baseline").route(web::get().to(bench::baseline)))
         .service(web::resource("/").route(web::get().to(home::index)))
         .service(web::resource("/static/style.css").route(web::get().to(home::stylesheet)));
 }

@@ -66,7 +66,9 @@ struct State {
     day: DayKey,
     /// Keys networks in `recent`: made at start, never stored.
     process_key: [u8; 32],
-    pending: HashMap<(i64, String, [u8; 16], Option<String>), i64>,
+    /// Scans by (unit, day, keyed network), with the first country given
+    /// for that network (one row per network and day).
+    pending: HashMap<(i64, String, [u8; 16]), (i64, Option<String>)>,
     recent: HashMap<i64, Recent>,
     dropped: u64,
     /// Random, in memory only: the days' keys are derived from it.
@@ -174,11 +176,14 @@ impl ScanCounter {
         }
         let day = state.day.day.format("%Y-%m-%d").to_string();
         let daily = keyed(&state.day.key, &network);
-        let pending_key = (device_id, day, daily, country.clone());
-        if let Some(n) = state.pending.get_mut(&pending_key) {
+        let pending_key = (device_id, day, daily);
+        if let Some((n, first)) = state.pending.get_mut(&pending_key) {
             *n += 1;
+            if first.is_none() {
+                first.clone_from(&country);
+            }
         } else if state.pending.len() < MAX_PENDING {
-            state.pending.insert(pending_key, 1);
+            state.pending.insert(pending_key, (1, country.clone()));
         } else {
             state.dropped += 1;
         }
@@ -207,7 +212,7 @@ impl ScanCounter {
         let rows = state
             .pending
             .drain()
-            .map(|((device_id, day, network, country), scans)| ScanRow {
+            .map(|((device_id, day, network), (scans, country))| ScanRow {
                 device_id,
                 day,
                 network: data_encoding::HEXLOWER.encode(&network),

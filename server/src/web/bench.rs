@@ -1,0 +1,43 @@
+//! `GET /_bench/baseline?bytes=N` (only with `PROVENANCE_BENCH_ENDPOINTS`):
+//! a pre-rendered body of N bytes (at most 1 MiB) from memory, with the
+//! headers a page carries, for bench/pages.sh to measure pages against.
+
+use std::sync::Mutex;
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use crate::services::Portal;
+
+const MAX_BYTES: usize = 1 << 20;
+
+static BODY: Mutex<Option<web::Bytes>> = Mutex::new(None);
+
+#[derive(Deserialize)]
+pub struct Size {
+    bytes: usize,
+}
+
+pub async fn baseline(portal: web::Data<Portal>, size: web::Query<Size>) -> HttpResponse {
+    if !portal.settings().bench_endpoints {
+        return HttpResponse::NotFound().finish();
+    }
+    let n = size.bytes.min(MAX_BYTES);
+    let body = {
+        let mut kept = BODY.lock().unwrap_or_else(|e| e.into_inner());
+        match kept.as_ref() {
+            Some(b) if b.len() == n => b.clone(),
+            _ => {
+                let b = web::Bytes::from("x".repeat(n));
+                *kept = Some(b.clone());
+                b
+            }
+        }
+    };
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::VARY, "Accept, Accept-Language"))
+        .insert_header((header::ETAG, "\"baseline\""))
+        .body(body)
+}
