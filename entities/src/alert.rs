@@ -9,6 +9,10 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub kind: String,
+    /// What of the unit it is about, beyond its kind: `label-{generation}`
+    /// for `copy_suspected` (a reprint's new code starts afresh), `code` or
+    /// `no-code` for a report (made with the label's code or without).
+    pub scope: String,
     pub device_id: Option<i64>,
     pub evidence: String,
     pub state: String,

@@ -20,6 +20,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(Alert::Id))
                     .col(string_len(Alert::Kind, 32))
                     .col(big_integer_null(Alert::DeviceId))
+                    .col(string_len(Alert::Scope, 32))
                     .col(text(Alert::Evidence))
                     .col(string_len(Alert::State, 16))
                     .col(timestamp_with_time_zone(Alert::CreatedAt))
@@ -40,6 +41,7 @@ impl MigrationTrait for Migration {
                     .table(Alert::Table)
                     .col(Alert::DeviceId)
                     .col(Alert::Kind)
+                    .col(Alert::Scope)
                     .to_owned(),
             )
             .await?;
@@ -106,6 +108,7 @@ enum Alert {
     Table,
     Id,
     Kind,
+    Scope,
     DeviceId,
     Evidence,
     State,

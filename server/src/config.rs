@@ -99,6 +99,10 @@ pub struct Settings {
 
 /// Default of [`Settings::page_cache_bytes`]: 64 MiB.
 pub const DEFAULT_PAGE_CACHE_BYTES: usize = 64 << 20;
+/// The most [`Settings::clone_networks`] may be (the networks kept per
+/// unit in memory).
+pub const MAX_CLONE_NETWORKS: usize = 64;
+
 /// Default of [`Settings::clone_networks`].
 pub const DEFAULT_CLONE_NETWORKS: usize = 5;
 /// Default of [`Settings::clone_window`].
@@ -284,10 +288,10 @@ pub fn load(
             })?,
             None => DEFAULT_PAGE_CACHE_BYTES,
         },
-        clone_networks: merged
-            .clone_networks
-            .unwrap_or(DEFAULT_CLONE_NETWORKS)
-            .max(1),
+        clone_networks: match merged.clone_networks.unwrap_or(DEFAULT_CLONE_NETWORKS) {
+            n @ 1..=MAX_CLONE_NETWORKS => n,
+            n => bail!("clone_networks must be between 1 and {MAX_CLONE_NETWORKS}, got {n}"),
+        },
         clone_window: match merged.clone_window.as_deref() {
             Some(text) => humantime::parse_duration(text)
                 .with_context(|| format!("clone_window {text:?} is not a duration like 24h"))?,

@@ -90,3 +90,133 @@ async fn the_graphql_ide_renders_offline_from_the_portals_own_assets() {
         404
     );
 }
+
+both_backends!(customer_pages_render_in_a_browser_without_an_accessibility_violation);
+
+/// `node` with tests/pages' packages (`npm ci` there), or `None` (skipped
+/// loudly) outside CI.
+fn axe_runner() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/pages");
+    let ready = dir.join("node_modules/axe-core").is_dir()
+        && dir.join("node_modules/playwright-core").is_dir()
+        && Command::new("node").arg("--version").output().is_ok();
+    if ready {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("the accessibility runner is missing; .ci/run runs `npm ci` in tests/pages");
+    }
+    eprintln!("SKIPPED: accessibility test: run `(cd tests/pages && npm ci)` (needs node and npm)");
+    None
+}
+
+/// Issue 17: a printed label's URL opens the customer's page in a real
+/// browser (through the resolver's redirect); every page — customer, no
+/// code, wrong code, unknown, malformed, recalled, stolen, decommissioned,
+/// German, a product's — passes axe-core's WCAG 2.1 A and AA rules at a
+/// phone's size, with a screenshot of each kept in
+/// target/test-artefacts/pages-{backend}/.
+async fn customer_pages_render_in_a_browser_without_an_accessibility_violation(backend: Backend) {
+    let Some(browser) = chromium() else {
+        return;
+    };
+    let Some(runner) = axe_runner() else {
+        return;
+    };
+    let Some(app) = crate::helpers::spawn_self_addressed(backend).await else {
+        return;
+    };
+    let seeded = crate::pages::seed(&app).await;
+    let base = app.address.clone();
+    // The label's URL as printed, on this server.
+    let label = |serial: &str| {
+        let printed = &seeded.labels[serial];
+        format!("{base}/01/{}", printed.split_once("/01/").unwrap().1)
+    };
+    let customer = label("P1");
+    let anonymous = customer.split('?').next().unwrap().to_owned();
+
+    // The label URL → the resolver → the customer's page, as a browser
+    // follows it; its language switch leads to the German page.
+    let dom = {
+        let url = customer.clone();
+        tokio::task::spawn_blocking(move || rendered(browser, &url))
+            .await
+            .unwrap()
+    };
+    assert!(dom.contains("Label code verified"), "{dom}");
+    assert!(dom.contains("Quality check passed"), "{dom}");
+    let switch = dom
+        .split("class=\"lang\" href=\"")
+        .nth(1)
+        .and_then(|s| s.split('"').next())
+        .expect("a language switch")
+        .replace("&amp;", "&");
+    let dom = {
+        let url = format!("{base}{switch}");
+        tokio::task::spawn_blocking(move || rendered(browser, &url))
+            .await
+            .unwrap()
+    };
+    assert!(dom.contains("<html lang=\"de\">"), "{dom}");
+    assert!(dom.contains("Etikett-Code geprüft"), "{dom}");
+    assert!(!dom.contains(crate::pages::MARKER));
+
+    let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
+        "../target/test-artefacts/pages-{}",
+        format!("{backend:?}").to_lowercase()
+    ));
+    let pages = [
+        ("customer", customer.clone(), 200),
+        ("customer-de", format!("{customer}&lang=de"), 200),
+        ("no-code", anonymous.clone(), 200),
+        ("wrong-code", format!("{anonymous}?c=AAAAAAAAAAAAA"), 200),
+        ("recalled", label("P2"), 200),
+        ("stolen", label("P3"), 200),
+        ("decommissioned", label("P4"), 200),
+        (
+            "unknown",
+            format!("{base}/pip/01/04012345000016/21/NOPE"),
+            404,
+        ),
+        (
+            "malformed",
+            format!("{base}/pip/01/0401234500001/21/P1"),
+            400,
+        ),
+        ("product", format!("{base}/pip/01/04012345000016"), 200),
+    ];
+    let mut cmd = Command::new("node");
+    cmd.arg(runner.join("axe.mjs")).arg(&out);
+    for (name, url, _) in &pages {
+        cmd.arg(format!("{name}={url}"));
+    }
+    let run = tokio::task::spawn_blocking(move || cmd.output().expect("node runs"))
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(
+        run.status.success(),
+        "axe-core found violations:\n{stdout}\n{stderr}"
+    );
+    for (name, _, status) in &pages {
+        let line = format!("{name} {status} violations=0");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{line} in:\n{stdout}\n{stderr}"
+        );
+        assert!(
+            out.join(format!("{name}.png")).is_file(),
+            "a screenshot of {name}"
+        );
+        let report = std::fs::read_to_string(out.join(format!("{name}.axe.json"))).unwrap();
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        assert!(report["passes"].as_u64().unwrap() > 10, "axe ran on {name}");
+        assert_eq!(
+            report["blockedRequests"].as_array().map(Vec::len),
+            Some(0),
+            "{name} loads nothing from elsewhere"
+        );
+    }
+}

@@ -137,6 +137,26 @@ pub async fn spawn_app_with(
     backend: Backend,
     adjust: impl FnOnce(&mut Settings),
 ) -> Option<TestApp> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    spawn_on(backend, listener, adjust).await
+}
+
+/// As `spawn_app`, with the public base URL its own address: what its
+/// links and redirects name, a browser can follow.
+pub async fn spawn_self_addressed(backend: Backend) -> Option<TestApp> {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("an address").port();
+    spawn_on(backend, listener, |s| {
+        s.public_base_url = format!("http://127.0.0.1:{port}");
+    })
+    .await
+}
+
+async fn spawn_on(
+    backend: Backend,
+    listener: TcpListener,
+    adjust: impl FnOnce(&mut Settings),
+) -> Option<TestApp> {
     if std::env::var_os("TEST_LOG").is_some() {
         provenance::telemetry::init();
     }
@@ -145,7 +165,6 @@ pub async fn spawn_app_with(
     let mut settings = test_settings(dir.path(), &db.url);
     adjust(&mut settings);
     let portal = Portal::open(settings).await.expect("open the portal");
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     let app = Application::with_listener(portal, listener).expect("build the app");
     let port = app.port();
     let portal = app.portal();

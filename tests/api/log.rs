@@ -369,11 +369,12 @@ async fn the_served_log_reverifies_from_its_tiles(backend: Backend) {
         .unwrap()
         .verify(&leaf_hash(&entries[301]), "localhost:8080/log", &verifiers)
         .unwrap();
-    // A leaf beyond the latest checkpoint: 409 with Retry-After.
+    // A leaf past the log's end: not found (one within it that no
+    // checkpoint covers yet is 409 with Retry-After).
     let past = app.portal.tlog_proof(10_000).await;
     assert!(matches!(
         past,
-        Err(provenance::services::log::LogError::NotYetCovered)
+        Err(provenance::services::log::LogError::NotFound)
     ));
 }
 

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::events::{PACK_GTIN, at, dl, object};
+use crate::events::{BMS_GTIN, PACK_GTIN, aggregation, at, dl, object};
 use crate::helpers::{Backend, TestApp, spawn_app, spawn_app_with};
 
 both_backends!(unit_pages_show_each_viewer_what_it_may_see);
@@ -39,7 +39,8 @@ fn with_secrets(mut e: Value, id: &str) -> Value {
     e
 }
 
-/// P1: made, sold and installed, every event full of the marker; P2
+/// P1: made, sold and installed, with a BMS board B1 in it, every event
+/// full of the marker; P2
 /// recalled, P3 reported stolen, P4 decommissioned; each with a label.
 pub async fn seed(app: &TestApp) -> Seeded {
     let staff = app.with_products().await;
@@ -48,13 +49,34 @@ pub async fn seed(app: &TestApp) -> Seeded {
         .map(|s| dl(PACK_GTIN, s))
         .collect();
     let p1 = [units[0].clone()];
+    let board = dl(BMS_GTIN, "B1");
     let events = vec![
+        with_secrets(
+            at(
+                object("pg-board", "commissioning", std::slice::from_ref(&board)),
+                "2026-02-20T08:00:00.000+01:00",
+            ),
+            "pg-board",
+        ),
         with_secrets(
             at(
                 object("pg-made", "commissioning", &units),
                 "2026-03-01T08:00:00.000+01:00",
             ),
             "pg-made",
+        ),
+        with_secrets(
+            at(
+                aggregation(
+                    "pg-asm",
+                    "ADD",
+                    "assembling",
+                    &units[0],
+                    std::slice::from_ref(&board),
+                ),
+                "2026-03-01T09:00:00.000+01:00",
+            ),
+            "pg-asm",
         ),
         with_secrets(
             at(
@@ -125,6 +147,10 @@ async fn fetch(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> (u16, Hea
     (status, h, r.text().await.expect("body"))
 }
 
+async fn body_of(app: &TestApp, path: &str) -> String {
+    fetch(app, path, &[]).await.2
+}
+
 fn header<'a>(h: &'a HeaderMap, name: &str) -> &'a str {
     h.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
 }
@@ -182,6 +208,13 @@ async fn unit_pages_show_each_viewer_what_it_may_see(backend: Backend) {
     }
     assert!(proof.starts_with("c2sp.org/tlog-proof@v1\n"), "{proof}");
     assert_eq!(fetch(&app, "/log/proof/leaf/x", &[]).await.0, 400);
+    assert_eq!(
+        fetch(&app, "/log/proof/leaf/18446744073709551615", &[])
+            .await
+            .0,
+        404,
+        "past the log's end"
+    );
 
     // 304 for the same page, with the same headers of privacy.
     let (status, h, body) = fetch(&app, &customer, &[("If-None-Match", &etag)]).await;
@@ -303,8 +336,18 @@ async fn unit_pages_show_each_viewer_what_it_may_see(backend: Backend) {
     assert!(header(&h, "content-type").starts_with("application/json"));
     let parsed: Value = serde_json::from_str(&summary).unwrap();
     assert_eq!(parsed["verified"], true);
+    assert!(parsed["status"].is_string(), "{parsed}");
+    assert_eq!(parsed["banner"], "genuine");
     seen.push(summary);
-    seen.push(fetch(&app, &wrong, &json_accept).await.2);
+    let (_, _, guessed) = fetch(&app, &wrong, &json_accept).await;
+    let parsed: Value = serde_json::from_str(&guessed).unwrap();
+    assert_eq!(parsed["verified"], false);
+    assert_eq!(parsed["banner"], "genuine");
+    assert!(
+        parsed["status"].is_null(),
+        "the lifecycle status is history: {parsed}"
+    );
+    seen.push(guessed);
     let resolver = anonymous.trim_start_matches("/pip");
     for q in [
         "?linkType=linkset".to_owned(),
@@ -317,6 +360,22 @@ async fn unit_pages_show_each_viewer_what_it_may_see(backend: Backend) {
     for text in &seen {
         assert!(!text.contains(MARKER), "the marker leaked:\n{text}");
     }
+
+    // The installed board, with its own status; its recall shows on the
+    // pack's cached page at once (it moves the board, not the pack).
+    assert!(body_of(&app, &customer).await.contains("tag-genuine"));
+    let mut recall = at(
+        object("pg-board-recall", "holding", &[dl(BMS_GTIN, "B1")]),
+        "2026-05-20T08:00:00.000+02:00",
+    );
+    recall["disposition"] = json!("recalled");
+    let r = app.capture(&seeded.staff, vec![recall]).await;
+    assert!(r.get("errors").is_none(), "{r}");
+    let page = body_of(&app, &customer).await;
+    assert!(
+        page.contains("<span class=\"tag tag-recalled\">Recalled</span>"),
+        "{page}"
+    );
 
     // Served from memory, and a capture shows at once.
     assert!(app.portal.page_cache_usage().0 >= 4);
@@ -439,16 +498,49 @@ async fn reports_and_suspected_copies_reach_staff(backend: Backend) {
     // Not for the anonymous viewer of another unit.
     let (_, _, other) = fetch(&app, &page_of(&seeded.labels["P2"]), &[]).await;
     assert!(!other.contains("may have been copied"));
+    let (_, _, bare) = fetch(&app, customer.split('?').next().unwrap(), &[]).await;
+    assert!(
+        !bare.contains("may have been copied"),
+        "not without the code"
+    );
 
     // The report form: recorded for staff, limited per network.
-    let post = |kind: &'static str, from: &'static str, path: String| {
+    let post = |kind: &'static str, from: &str, path: String| {
         app.client
             .post(format!("{}{path}", app.address))
             .header("X-Forwarded-For", from)
             .form(&[("kind", kind)])
             .send()
     };
-    let r = post("stolen", "192.0.2.10", customer.clone())
+    // Only from this site's own form.
+    for (name, value) in [
+        ("Origin", "https://evil.example"),
+        ("Sec-Fetch-Site", "cross-site"),
+    ] {
+        let r = app
+            .client
+            .post(format!("{}{customer}", app.address))
+            .header(name, value)
+            .form(&[("kind", "stolen")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{name}: {value}");
+        assert!(
+            r.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("no-store")
+        );
+    }
+    let r = app
+        .client
+        .post(format!("{}{customer}", app.address))
+        .header("Origin", app.address.as_str())
+        .header("Sec-Fetch-Site", "same-origin")
+        .header("X-Forwarded-For", "192.0.2.10")
+        .form(&[("kind", "stolen")])
+        .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
@@ -483,6 +575,21 @@ async fn reports_and_suspected_copies_reach_staff(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(r.status(), 200, "another network is not limited");
+    // Reports without the code do not use up the owner's: ten a day for
+    // each, per unit.
+    let owner = page_of(&seeded.labels["P2"]);
+    for i in 0..5u8 {
+        let r = post("found", &format!("198.19.{i}.1"), anonymous.clone())
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = post("found", "198.19.9.1", anonymous.clone())
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429, "ten a day for the unit without the code");
+    let r = post("stolen", "198.19.10.1", owner).await.unwrap();
+    assert_eq!(r.status(), 200, "the owner, with the code, still reports");
     let all = staff_alerts(&app, &seeded.staff, "OPEN").await;
     let kinds: Vec<&str> = all["data"]["alerts"]
         .as_array()

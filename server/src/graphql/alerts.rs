@@ -47,6 +47,10 @@ pub struct Alert {
     id: String,
     /// `copy_suspected`, `reported_stolen` or `reported_found`.
     kind: String,
+    /// What of the unit it is about: `label-{generation}` for a suspected
+    /// copy (of that label's code), `code` or `no-code` for a report (made
+    /// with the label's code or without).
+    scope: String,
     gtin: Option<String>,
     serial: Option<String>,
     /// What raised it: for `copy_suspected` the number of distinct
@@ -68,6 +72,7 @@ impl From<AlertView> for Alert {
         Alert {
             id: a.id.to_string(),
             kind: a.kind,
+            scope: a.scope,
             gtin: a.gtin,
             serial: a.serial,
             evidence: Json(a.evidence),

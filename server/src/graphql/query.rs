@@ -203,18 +203,29 @@ impl Query {
         }
     }
 
-    /// Staff: alerts, newest first (every state without `state`), at most
-    /// `first` (500).
+    /// Staff: alerts, newest first, in a state and of a kind
+    /// (`copy_suspected`, `reported_stolen`, `reported_found`; all
+    /// without), older than the alert `before` when given (the next page),
+    /// at most `first` (500).
     async fn alerts(
         &self,
         ctx: &Context<'_>,
         state: Option<super::alerts::AlertState>,
+        kind: Option<String>,
+        before: Option<String>,
         #[graphql(default = 100)] first: i32,
     ) -> Result<Vec<super::alerts::Alert>> {
         let first = u64::try_from(first)
             .map_err(|_| ErrorCode::InvalidInput.error("first must not be negative"))?;
+        let before = before.as_deref().map(super::alerts::id).transpose()?;
         Ok(portal(ctx)
-            .alerts(principal(ctx)?, state.map(|s| s.as_str()), first)
+            .alerts(
+                principal(ctx)?,
+                state.map(|s| s.as_str()),
+                kind.as_deref(),
+                before,
+                first,
+            )
             .await
             .map_err(super::alerts::error)?
             .into_iter()

@@ -450,6 +450,12 @@ impl Portal {
             .ok_or(LogError::NotYetCovered)?;
         let size = checkpoint.size as u64;
         if leaf_index >= size {
+            // Past the log's end: not found; within it: the next
+            // checkpoint covers it.
+            let log_size = self.store.change_signature().await?.log_size;
+            if i64::try_from(leaf_index).map_or(true, |i| i >= log_size) {
+                return Err(LogError::NotFound);
+            }
             return Err(LogError::NotYetCovered);
         }
         let tiles = ledger::inclusion_tiles(leaf_index, size)

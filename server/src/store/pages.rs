@@ -38,6 +38,7 @@ pub struct UnitCard {
 pub struct AlertRow {
     pub id: i64,
     pub kind: String,
+    pub scope: String,
     pub device_id: Option<i64>,
     pub evidence: String,
     pub state: String,
@@ -51,6 +52,7 @@ impl From<alert::Model> for AlertRow {
         AlertRow {
             id: m.id,
             kind: m.kind,
+            scope: m.scope,
             device_id: m.device_id,
             evidence: m.evidence,
             state: m.state,
@@ -149,12 +151,12 @@ impl Store {
         }))
     }
 
-    /// Files an alert unless one of the same kind for the unit is still
-    /// open (or, for `once_confirmed`, was ever confirmed). Returns its id
-    /// when one was filed.
+    /// Files an alert unless one of the same kind and scope for the unit is
+    /// open or confirmed. Returns its id when one was filed.
     pub async fn file_alert(
         &self,
         kind: &str,
+        scope: &str,
         device_id: i64,
         evidence: &serde_json::Value,
         now: DateTime<Utc>,
@@ -163,6 +165,7 @@ impl Store {
         let existing = alert::Entity::find()
             .filter(alert::Column::DeviceId.eq(device_id))
             .filter(alert::Column::Kind.eq(kind))
+            .filter(alert::Column::Scope.eq(scope))
             .filter(alert::Column::State.is_in(["open", "confirmed"]))
             .one(&tx)
             .await?;
@@ -171,6 +174,7 @@ impl Store {
         }
         let id = alert::Entity::insert(alert::ActiveModel {
             kind: Set(kind.to_owned()),
+            scope: Set(scope.to_owned()),
             device_id: Set(Some(device_id)),
             evidence: Set(evidence.to_string()),
             state: Set("open".to_owned()),
@@ -186,12 +190,24 @@ impl Store {
         Ok(Some(id))
     }
 
-    /// The alerts in a state (all without one), newest first, at most
-    /// `limit`.
-    pub async fn alerts(&self, state: Option<&str>, limit: u64) -> StoreResult<Vec<AlertRow>> {
+    /// The alerts in a state and of a kind (all without), newest first,
+    /// older than `before` when given, at most `limit`.
+    pub async fn alerts(
+        &self,
+        state: Option<&str>,
+        kind: Option<&str>,
+        before: Option<i64>,
+        limit: u64,
+    ) -> StoreResult<Vec<AlertRow>> {
         let mut q = alert::Entity::find();
         if let Some(state) = state {
             q = q.filter(alert::Column::State.eq(state));
+        }
+        if let Some(kind) = kind {
+            q = q.filter(alert::Column::Kind.eq(kind));
+        }
+        if let Some(before) = before {
+            q = q.filter(alert::Column::Id.lt(before));
         }
         Ok(q.order_by_desc(alert::Column::Id)
             .limit(limit)
@@ -235,11 +251,13 @@ impl Store {
         Ok(Some(row))
     }
 
-    /// Whether staff confirmed that the unit's code was copied.
-    pub async fn copy_confirmed(&self, device_id: i64) -> StoreResult<bool> {
+    /// Whether staff confirmed that the code of this generation of the
+    /// unit's label was copied.
+    pub async fn copy_confirmed(&self, device_id: i64, label_generation: u32) -> StoreResult<bool> {
         Ok(alert::Entity::find()
             .filter(alert::Column::DeviceId.eq(device_id))
             .filter(alert::Column::Kind.eq("copy_suspected"))
+            .filter(alert::Column::Scope.eq(format!("label-{label_generation}")))
             .filter(alert::Column::State.eq("confirmed"))
             .one(self.db())
             .await?

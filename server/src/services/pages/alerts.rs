@@ -20,6 +20,7 @@ pub const MAX_ALERTS: u64 = 500;
 pub struct AlertView {
     pub id: i64,
     pub kind: String,
+    pub scope: String,
     pub gtin: Option<String>,
     pub serial: Option<String>,
     pub evidence: Value,
@@ -59,6 +60,8 @@ impl Decision {
 
 pub const STATES: [&str; 3] = ["open", "confirmed", "dismissed"];
 
+pub const KINDS: [&str; 3] = ["copy_suspected", "reported_stolen", "reported_found"];
+
 impl Portal {
     fn may_review(principal: &Principal) -> Result<(), AlertError> {
         if policy::may(
@@ -80,6 +83,7 @@ impl Portal {
         Ok(AlertView {
             id: row.id,
             kind: row.kind,
+            scope: row.scope,
             gtin: device.as_ref().map(|d| d.gtin.clone()),
             serial: device.map(|d| d.serial),
             evidence: serde_json::from_str(&row.evidence).unwrap_or(Value::Null),
@@ -90,11 +94,14 @@ impl Portal {
         })
     }
 
-    /// The alerts in a state (every state without one), newest first.
+    /// The alerts in a state and of a kind (all without), newest first,
+    /// older than the alert `before` when given.
     pub async fn alerts(
         &self,
         principal: &Principal,
         state: Option<&str>,
+        kind: Option<&str>,
+        before: Option<i64>,
         limit: u64,
     ) -> Result<Vec<AlertView>, AlertError> {
         Self::may_review(principal)?;
@@ -107,7 +114,19 @@ impl Portal {
             )));
         }
         let mut out = Vec::new();
-        for row in self.store.alerts(state, limit.min(MAX_ALERTS)).await? {
+        if let Some(k) = kind
+            && !KINDS.contains(&k)
+        {
+            return Err(AlertError::InvalidInput(format!(
+                "kind must be one of {}",
+                KINDS.join(", ")
+            )));
+        }
+        for row in self
+            .store
+            .alerts(state, kind, before, limit.min(MAX_ALERTS))
+            .await?
+        {
             out.push(self.alert_view(row).await?);
         }
         Ok(out)

@@ -95,6 +95,17 @@ pub struct Rendered {
     pub etag: String,
     /// The next warranty boundary: the page is rendered again after it.
     pub valid_until: Option<DateTime<Utc>>,
+    /// The installed parts it shows, as they were: a part's own recall or
+    /// theft does not move its parent's epoch.
+    pub parts: Vec<PartStamp>,
+}
+
+/// A part as a rendered page showed it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartStamp {
+    pub key: DeviceKey,
+    pub epoch: i64,
+    pub leaves: u64,
 }
 
 /// Unit cards by (GTIN, serial), each with the generation it was read in.
@@ -206,7 +217,14 @@ impl Portal {
                 let expected = label_code::code(secret.bytes(), key, card.label_generation);
                 label_code::matches(&expected, code)
             }
-            _ => false,
+            (Some(code), None) => {
+                // No label yet: the same work, so the time taken does not
+                // tell whether the unit has one; it matches nothing.
+                let expected = label_code::code(&[0u8; 32], key, 0);
+                std::hint::black_box(label_code::matches(&expected, code));
+                false
+            }
+            (None, _) => false,
         };
         Ok(Some(PageUnit {
             key: key.clone(),
@@ -220,12 +238,49 @@ impl Portal {
         }))
     }
 
-    /// A rendered page of the unit, if one is cached and still valid.
-    pub fn cached_page(&self, key: &PageKey) -> Option<Arc<Rendered>> {
-        self.pages
+    /// The generation of the cards: a page rendered while it moved is not
+    /// kept (what it read may predate a change).
+    pub fn page_generation(&self) -> u64 {
+        self.pages.generation.load(Ordering::SeqCst)
+    }
+
+    /// A rendered page of the unit, if one is cached and still valid: before
+    /// its warranty boundary, with each part it shows unchanged.
+    pub async fn cached_page(&self, key: &PageKey) -> Result<Option<Arc<Rendered>>, StoreError> {
+        let Some(page) = self
+            .pages
             .rendered
             .get(key)
             .filter(|r| r.valid_until.is_none_or(|t| t > Utc::now()))
+        else {
+            return Ok(None);
+        };
+        for part in &page.parts {
+            if self.part_stamp(&part.key).await?.as_ref() != Some(part) {
+                return Ok(None);
+            }
+        }
+        Ok(Some(page))
+    }
+
+    /// A part's stamp now (from memory while nothing changed).
+    pub async fn part_stamp(&self, key: &DeviceKey) -> Result<Option<PartStamp>, StoreError> {
+        Ok(self.page_unit(key, None).await?.map(|u| PartStamp {
+            key: key.clone(),
+            epoch: u.card.epoch,
+            leaves: u.card.leaves,
+        }))
+    }
+
+    /// The stamps of the parts a page shows.
+    pub async fn part_stamps(&self, page: &UnitPage) -> Result<Vec<PartStamp>, StoreError> {
+        let mut out = Vec::new();
+        for key in page.components.iter().filter_map(|c| c.key.as_ref()) {
+            if let Some(stamp) = self.part_stamp(key).await? {
+                out.push(stamp);
+            }
+        }
+        Ok(out)
     }
 
     /// Keeps a rendered page.
@@ -245,38 +300,54 @@ impl Portal {
     /// [`Portal::flush_scans`]).
     pub fn count_scan(&self, unit: &PageUnit, client: IpAddr, country: Option<&str>) {
         if unit.viewer == PageViewer::Customer {
-            self.pages
-                .scans
-                .record(unit.card.device_id, client, country, Utc::now());
+            self.pages.scans.record(
+                unit.card.device_id,
+                unit.card.label_generation,
+                client,
+                country,
+                Utc::now(),
+            );
         }
     }
 
     /// Writes the counted scans and files an alert for each unit scanned
-    /// from more networks than the settings allow within their window.
+    /// from more networks than the settings allow within their window. An
+    /// alarm whose alert could not be stored is raised again next time.
     pub async fn flush_scans(&self) -> Result<usize, StoreError> {
         let flushed = self.pages.scans.take(Utc::now());
-        self.store.add_scans(&flushed.rows).await?;
         let mut filed = 0;
+        let mut failed = None;
         for alarm in flushed.alarms {
-            if self
+            let scope = format!("label-{}", alarm.label_generation);
+            match self
                 .store
                 .file_alert(
                     "copy_suspected",
+                    &scope,
                     alarm.device_id,
                     &alarm.evidence,
                     Utc::now(),
                 )
-                .await?
-                .is_some()
+                .await
             {
-                tracing::warn!(
-                    device = alarm.device_id,
-                    "a unit's code may have been copied"
-                );
-                filed += 1;
+                Ok(id) => {
+                    self.pages.scans.alerted(alarm.device_id);
+                    if id.is_some() {
+                        tracing::warn!(
+                            device = alarm.device_id,
+                            "a unit's code may have been copied"
+                        );
+                        filed += 1;
+                    }
+                }
+                Err(e) => failed = Some(e),
             }
         }
-        Ok(filed)
+        self.store.add_scans(&flushed.rows).await?;
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(filed),
+        }
     }
 
     /// The product page's data (public).
@@ -316,5 +387,6 @@ pub async fn scan_flusher(portal: std::sync::Weak<Portal>) {
         if let Err(e) = portal.flush_scans().await {
             tracing::warn!(error = %e, "flushing scan counts failed");
         }
+        portal.pages.reports.prune();
     }
 }

@@ -24,6 +24,15 @@ pub enum Banner {
 }
 
 impl Banner {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Banner::Genuine => "genuine",
+            Banner::Recalled => "recalled",
+            Banner::Stolen => "stolen",
+            Banner::Decommissioned => "decommissioned",
+        }
+    }
+
     pub fn of(status: Option<DeviceStatus>) -> Banner {
         match status {
             Some(DeviceStatus::Recalled) => Banner::Recalled,
@@ -130,6 +139,9 @@ pub enum WarrantyState {
 /// A component installed in the unit now, as the viewer may see it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ComponentLine {
+    /// Which unit it is: a cached page is current while every part's card
+    /// is too.
+    pub key: Option<crate::domain::DeviceKey>,
     pub product: Option<String>,
     pub serial: String,
     pub banner: Banner,
@@ -175,7 +187,13 @@ impl Portal {
         let Some(device) = self.device(viewer, &unit.key).await? else {
             return Ok(None);
         };
-        let copy_confirmed = self.store.copy_confirmed(unit.card.device_id).await?;
+        // The warning is about the code: for whoever holds one, once staff
+        // confirmed a copy of this label's (a reprint's code starts clean).
+        let copy_confirmed = unit.viewer == PageViewer::Customer
+            && self
+                .store
+                .copy_confirmed(unit.card.device_id, unit.card.label_generation)
+                .await?;
         let mut page = UnitPage {
             viewer: unit.viewer,
             wrong_code: unit.wrong_code,
@@ -183,7 +201,12 @@ impl Portal {
             serial: device.serial.clone(),
             digital_link: device.digital_link.clone(),
             product: device.product.clone(),
-            status: device.status,
+            // The lifecycle status (in transit, in stock, installed…) is
+            // history: without the code only the banner's four words.
+            status: match unit.viewer {
+                PageViewer::Customer => device.status,
+                PageViewer::Anonymous => None,
+            },
             banner: Banner::of(device.status),
             copy_confirmed,
             lot: None,
@@ -222,6 +245,11 @@ impl Portal {
         page.valid_until = boundary;
         for c in self.components(viewer, &device, None, false).await? {
             page.components.push(ComponentLine {
+                key: crate::domain::DeviceKey::parse(&format!(
+                    "{}/{}",
+                    c.device.gtin, c.device.serial
+                ))
+                .ok(),
                 product: c.device.product.as_ref().map(|p| p.name.clone()),
                 serial: c.device.serial.clone(),
                 banner: Banner::of(c.device.status),

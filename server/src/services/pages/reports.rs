@@ -54,8 +54,14 @@ pub enum Reported {
 
 pub struct ReportLimits {
     networks: DefaultKeyedRateLimiter<Vec<u8>>,
-    units: DefaultKeyedRateLimiter<i64>,
+    /// Per unit and per kind of reporter: reports without the code cannot
+    /// use up the quota of the reports made with it (the owner's).
+    units: DefaultKeyedRateLimiter<(i64, bool)>,
 }
+
+/// Keys each limiter holds at most; past it, new keys are refused until
+/// [`ReportLimits::prune`] drops the refilled ones.
+const MAX_KEYS: usize = 100_000;
 
 impl ReportLimits {
     pub fn new() -> ReportLimits {
@@ -70,12 +76,36 @@ impl ReportLimits {
             ),
         }
     }
+
+    /// Drops the keys whose quota refilled (on the flusher's timer, not on
+    /// a request).
+    pub fn prune(&self) {
+        self.networks.retain_recent();
+        self.units.retain_recent();
+    }
 }
 
 impl Default for ReportLimits {
     fn default() -> Self {
         Self::new()
     }
+}
+
+fn limited<K: std::hash::Hash + Eq + Clone>(
+    limiter: &DefaultKeyedRateLimiter<K>,
+    key: &K,
+) -> Option<u64> {
+    use governor::clock::Clock;
+    if limiter.len() >= MAX_KEYS {
+        // Full: only the keys already held are counted.
+        return Some(60);
+    }
+    limiter.check_key(key).err().map(|not_until| {
+        not_until
+            .wait_time_from(governor::clock::DefaultClock::default().now())
+            .as_secs()
+            .max(1)
+    })
 }
 
 impl Portal {
@@ -87,34 +117,22 @@ impl Portal {
         client: IpAddr,
     ) -> Result<Reported, StoreError> {
         let limits = &self.pages.reports;
-        // Memory stays bounded: keys whose quota refilled are dropped.
-        if limits.networks.len() > 10_000 {
-            limits.networks.retain_recent();
-        }
-        if limits.units.len() > 10_000 {
-            limits.units.retain_recent();
-        }
-        let clock = governor::clock::DefaultClock::default();
+        let with_code = unit.viewer == PageViewer::Customer;
         let network = super::scans::prefix(client);
-        if let Err(not_until) = limits.networks.check_key(&network) {
-            use governor::clock::Clock;
-            return Ok(Reported::Limited {
-                retry_after: not_until.wait_time_from(clock.now()).as_secs().max(1),
-            });
+        if let Some(retry_after) = limited(&limits.networks, &network) {
+            return Ok(Reported::Limited { retry_after });
         }
-        if let Err(not_until) = limits.units.check_key(&unit.card.device_id) {
-            use governor::clock::Clock;
-            return Ok(Reported::Limited {
-                retry_after: not_until.wait_time_from(clock.now()).as_secs().max(1),
-            });
+        if let Some(retry_after) = limited(&limits.units, &(unit.card.device_id, with_code)) {
+            return Ok(Reported::Limited { retry_after });
         }
         let evidence = json!({
-            "withCode": unit.viewer == PageViewer::Customer,
+            "withCode": with_code,
             "via": "page",
         });
         self.store
             .file_alert(
                 kind.alert_kind(),
+                if with_code { "code" } else { "no-code" },
                 unit.card.device_id,
                 &evidence,
                 Utc::now(),

@@ -39,6 +39,8 @@ pub struct ScanSettings {
 #[derive(Debug)]
 pub struct Alarm {
     pub device_id: i64,
+    /// The label whose code was scanned.
+    pub label_generation: u32,
     pub evidence: serde_json::Value,
 }
 
@@ -59,8 +61,14 @@ struct Recent {
     /// Networks (under the process key) and when each was first seen.
     networks: Vec<([u8; 16], DateTime<Utc>)>,
     countries: HashSet<String>,
+    /// The label generation counted: a reprint starts afresh.
+    generation: u32,
+    /// An alert was filed for this crossing of the limit.
     alarmed: bool,
 }
+
+/// A unit, a day and a network under that day's key.
+type PendingKey = (i64, String, [u8; 16]);
 
 struct State {
     day: DayKey,
@@ -68,7 +76,7 @@ struct State {
     process_key: [u8; 32],
     /// Scans by (unit, day, keyed network), with the first country given
     /// for that network (one row per network and day).
-    pending: HashMap<(i64, String, [u8; 16]), (i64, Option<String>)>,
+    pending: HashMap<PendingKey, (i64, Option<String>)>,
     recent: HashMap<i64, Recent>,
     dropped: u64,
     /// Random, in memory only: the days' keys are derived from it.
@@ -158,6 +166,7 @@ impl ScanCounter {
     pub fn record(
         &self,
         device_id: i64,
+        label_generation: u32,
         client: IpAddr,
         country: Option<&str>,
         now: DateTime<Utc>,
@@ -190,9 +199,16 @@ impl ScanCounter {
         let mine = keyed(&state.process_key, &network);
         let limit = self.settings.networks;
         if !state.recent.contains_key(&device_id) && state.recent.len() >= MAX_UNITS {
+            state.dropped += 1;
             return;
         }
         let recent = state.recent.entry(device_id).or_default();
+        if recent.generation != label_generation {
+            *recent = Recent {
+                generation: label_generation,
+                ..Recent::default()
+            };
+        }
         if !recent.networks.iter().any(|(n, _)| *n == mine) && recent.networks.len() <= limit {
             recent.networks.push((mine, now));
         }
@@ -230,12 +246,16 @@ impl ScanCounter {
         let mut alarms = Vec::new();
         state.recent.retain(|device_id, r| {
             r.networks.retain(|(_, seen)| now - *seen < window);
+            if r.networks.len() <= limit {
+                // Back within the limit: a later crossing alarms again.
+                r.alarmed = false;
+            }
             if r.networks.len() > limit && !r.alarmed {
-                r.alarmed = true;
                 let mut countries: Vec<&String> = r.countries.iter().collect();
                 countries.sort();
                 alarms.push(Alarm {
                     device_id: *device_id,
+                    label_generation: r.generation,
                     evidence: json!({
                         "distinctNetworks": r.networks.len(),
                         "limit": limit,
@@ -246,12 +266,17 @@ impl ScanCounter {
                     }),
                 });
             }
-            if r.networks.is_empty() {
-                r.alarmed = false;
-            }
             !r.networks.is_empty()
         });
         Flushed { rows, alarms }
+    }
+
+    /// Marks the unit's crossing as alerted, once its alert is stored (an
+    /// alarm whose alert could not be stored is raised again next flush).
+    pub fn alerted(&self, device_id: i64) {
+        if let Some(r) = self.lock().recent.get_mut(&device_id) {
+            r.alarmed = true;
+        }
     }
 }
 
@@ -282,10 +307,10 @@ mod tests {
         let now = Utc::now();
         for i in 0..3u8 {
             // Two scans from each network; one network is one.
-            counter.record(7, IpAddr::from([10, 0, i, 1]), Some("de"), now);
-            counter.record(7, IpAddr::from([10, 0, i, 2]), Some("de"), now);
+            counter.record(7, 1, IpAddr::from([10, 0, i, 1]), Some("de"), now);
+            counter.record(7, 1, IpAddr::from([10, 0, i, 2]), Some("de"), now);
         }
-        counter.record(8, IpAddr::from([10, 9, 9, 9]), None, now);
+        counter.record(8, 1, IpAddr::from([10, 9, 9, 9]), None, now);
         let first = counter.take(now);
         assert_eq!(first.alarms.len(), 1);
         assert_eq!(first.alarms[0].device_id, 7);
@@ -299,21 +324,34 @@ mod tests {
             .sum();
         assert_eq!(seven, 6);
         assert_eq!(first.rows.iter().filter(|r| r.device_id == 7).count(), 3);
-        // No address is kept: 32 hex digits of a keyed hash.
+        // No address is kept: 32 hex digits of a keyed hash, one per network.
+        let networks: HashSet<&str> = first.rows.iter().map(|r| r.network.as_str()).collect();
+        assert_eq!(networks.len(), 4);
         assert!(
             first
                 .rows
                 .iter()
-                .all(|r| r.network.len() == 32 && !r.network.contains("10"))
+                .all(|r| r.network.len() == 32 && r.network.bytes().all(|b| b.is_ascii_hexdigit()))
         );
+        // Until its alert is stored, the alarm is raised again.
+        assert_eq!(counter.take(now).alarms.len(), 1);
+        counter.alerted(7);
         // Once per crossing.
-        counter.record(7, IpAddr::from([10, 0, 3, 1]), None, now);
+        counter.record(7, 1, IpAddr::from([10, 0, 3, 1]), None, now);
         assert!(counter.take(now).alarms.is_empty());
+        // A reprint's code starts afresh.
+        for i in 0..3u8 {
+            counter.record(7, 2, IpAddr::from([10, 2, i, 1]), None, now);
+        }
+        let reprinted = counter.take(now);
+        assert_eq!(reprinted.alarms.len(), 1);
+        assert_eq!(reprinted.alarms[0].label_generation, 2);
+        counter.alerted(7);
         // Past the window, the networks are forgotten.
         let later = now + chrono::Duration::hours(2);
         assert!(counter.take(later).alarms.is_empty());
         for i in 0..2u8 {
-            counter.record(7, IpAddr::from([10, 1, i, 1]), None, later);
+            counter.record(7, 1, IpAddr::from([10, 1, i, 1]), None, later);
         }
         assert!(counter.take(later).alarms.is_empty());
     }

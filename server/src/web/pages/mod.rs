@@ -234,7 +234,8 @@ fn not_found(asked: &Asked, links: &SelfLinks) -> HttpResponse {
 }
 
 fn bad_request(req: &HttpRequest, detail: &str) -> HttpResponse {
-    let private = super::resolver::carries_code(req.query_string());
+    let private = super::resolver::carries_code(req.query_string())
+        || req.method() == actix_web::http::Method::POST;
     let lang = language(req);
     let links = SelfLinks {
         path: req.path().to_owned(),
@@ -284,7 +285,12 @@ fn client(req: &HttpRequest, portal: &Portal) -> Option<(IpAddr, Option<String>)
         .collect::<Vec<_>>();
     let mut addr = peer;
     for hop in forwarded.iter().rev().take(16) {
-        match hop.parse::<IpAddr>() {
+        // `203.0.113.7`, `203.0.113.7:4711`, `[2001:db8::1]:4711`.
+        let bare = match hop.parse::<std::net::SocketAddr>() {
+            Ok(sock) => Ok(sock.ip()),
+            Err(_) => hop.parse::<IpAddr>(),
+        };
+        match bare {
             Ok(ip) if is_trusted(&ip) => addr = ip,
             Ok(ip) => {
                 addr = ip;
@@ -293,11 +299,14 @@ fn client(req: &HttpRequest, portal: &Portal) -> Option<(IpAddr, Option<String>)
             Err(_) => break,
         }
     }
+    // The proxy's own value is the last one (a client's comes before it).
     let country = req
         .headers()
-        .get("X-Client-Country")
+        .get_all("X-Client-Country")
+        .next_back()
         .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned());
     Some((addr, country))
 }
 
@@ -384,7 +393,10 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 Ok(u) => u,
                 Err(res) => return res,
             };
-            if let Some((addr, country)) = client(&req, &portal) {
+            // A scan is a GET (not HEAD, a link preview's usual probe).
+            if req.method() == actix_web::http::Method::GET
+                && let Some((addr, country)) = client(&req, &portal)
+            {
                 portal.count_scan(&unit, addr, country.as_deref());
             }
             let variant = if asked.json {
@@ -393,15 +405,26 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 asked.lang.code()
             };
             let key = PageKey::of(&unit, variant);
-            let rendered = match portal.cached_page(&key) {
-                Some(r) => r,
-                None => match render_unit(&portal, &asked, &unit).await {
-                    Ok(Some(r)) => portal.keep_page(key, r),
-                    Ok(None) => return not_found(&asked, &plain),
-                    Err(()) => return unavailable(Some(&asked), asked.lang, &plain),
-                },
+            let cached = match portal.cached_page(&key).await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::error!(error = %e, "reading a unit's parts failed");
+                    return unavailable(Some(&asked), asked.lang, &plain);
+                }
             };
-            serve(&req, &asked, &rendered)
+            if let Some(page) = cached {
+                return serve(&req, &asked, &page);
+            }
+            let generation = portal.page_generation();
+            match render_unit(&portal, &asked, &unit).await {
+                // Kept only when nothing changed while it was read.
+                Ok(Some(r)) if portal.page_generation() == generation => {
+                    serve(&req, &asked, &portal.keep_page(key, r))
+                }
+                Ok(Some(r)) => serve(&req, &asked, &r),
+                Ok(None) => not_found(&asked, &plain),
+                Err(()) => unavailable(Some(&asked), asked.lang, &plain),
+            }
         }
     }
 }
@@ -425,6 +448,7 @@ async fn render_unit(
             "serial": page.serial,
             "digitalLink": page.digital_link,
             "product": page.product.as_ref().map(|p| json!({ "name": p.name, "model": p.model })),
+            "banner": page.banner.as_str(),
             "status": page.status.map(|s| s.as_str()),
             "verified": page.viewer == PageViewer::Customer,
         });
@@ -442,10 +466,14 @@ async fn render_unit(
             tracing::error!(error = %e, "rendering a unit's page failed");
         })?
     };
+    let parts = portal.part_stamps(&page).await.map_err(|e| {
+        tracing::error!(error = %e, "reading a unit's parts failed");
+    })?;
     Ok(Some(Rendered {
         etag: etag_of(&body),
         body,
         valid_until: page.valid_until,
+        parts,
     }))
 }
 
@@ -480,8 +508,35 @@ async fn product(
         etag: etag_of(&body),
         body,
         valid_until: None,
+        parts: Vec::new(),
     };
     serve(req, asked, &page)
+}
+
+/// Whether a POST comes from this site's own form (or from no browser at
+/// all): `Sec-Fetch-Site` is `same-origin` or `none` when sent, and
+/// `Origin`, when sent, is the public base URL's or the request's own.
+fn same_site(req: &HttpRequest, portal: &Portal) -> bool {
+    let fetch_site = req
+        .headers()
+        .get("Sec-Fetch-Site")
+        .and_then(|v| v.to_str().ok());
+    if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
+        return false;
+    }
+    let Some(origin) = req.headers().get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    let base = &portal.settings().public_base_url;
+    let ours = base
+        .split_once("://")
+        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or("")));
+    let own = req.connection_info();
+    let own = format!("{}://{}", own.scheme(), own.host());
+    ours.as_deref() == Some(origin) || origin == own
 }
 
 #[derive(Deserialize)]
@@ -504,6 +559,21 @@ async fn report(
         path: req.path().to_owned(),
         code: None,
     };
+    // Answers to a POST are never stored.
+    let asked = Asked {
+        private: true,
+        ..asked
+    };
+    if !same_site(&req, &portal) {
+        return message(
+            StatusCode::FORBIDDEN,
+            &Message::Invalid,
+            Some(&asked),
+            asked.lang,
+            &plain,
+            "reports are taken from this site's own form only",
+        );
+    }
     let Target::Unit { key, lot } = &asked.target else {
         return not_found(&asked, &plain);
     };
