@@ -39,6 +39,7 @@ impl Application {
                 ))
                 .app_data(data.clone())
                 .app_data(schema.clone())
+                .app_data(web::Data::new(crate::web::PageMemo::default()))
                 // Everything but /graphql (which sets its own) takes small
                 // bodies only.
                 .app_data(web::PayloadConfig::new(64 * 1024))

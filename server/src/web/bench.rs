@@ -38,6 +38,13 @@ pub async fn baseline(portal: web::Data<Portal>, size: web::Query<Size>) -> Http
     HttpResponse::Ok()
         .content_type("text/html; charset=utf-8")
         .insert_header((header::VARY, "Accept, Accept-Language"))
-        .insert_header((header::ETAG, "\"baseline\""))
+        .insert_header((header::ETAG, "\"0123456789abcdef01234567\""))
+        .insert_header(("X-Content-Type-Options", "nosniff"))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ))
+        .insert_header((header::CACHE_CONTROL, "private, no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
         .body(body)
 }

@@ -15,6 +15,8 @@ mod resolver;
 
 use actix_web::web;
 
+pub use pages::Memo as PageMemo;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
         .service(web::resource("/readyz").route(web::get().to(health::readyz)))

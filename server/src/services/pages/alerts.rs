@@ -140,7 +140,11 @@ impl Portal {
         decision: Decision,
     ) -> Result<AlertView, AlertError> {
         Self::may_review(principal)?;
-        let by = format!("{}@{}", principal.subject, principal.org);
+        let by = if principal.subject.contains('@') {
+            principal.subject.clone()
+        } else {
+            format!("{}@{}", principal.subject, principal.org)
+        };
         let row = self
             .store
             .decide_alert(id, decision.state(), &by, Utc::now())

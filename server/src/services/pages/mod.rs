@@ -91,13 +91,17 @@ impl PageKey {
 /// A rendered page.
 #[derive(Debug)]
 pub struct Rendered {
-    pub body: String,
+    /// Shared, not copied, by every answer that serves it.
+    pub body: bytes::Bytes,
     pub etag: String,
     /// The next warranty boundary: the page is rendered again after it.
     pub valid_until: Option<DateTime<Utc>>,
     /// The installed parts it shows, as they were: a part's own recall or
     /// theft does not move its parent's epoch.
     pub parts: Vec<PartStamp>,
+    /// The generation its parts were last found unchanged at (checked again
+    /// only after the generation moved).
+    pub parts_checked: AtomicU64,
 }
 
 /// A part as a rendered page showed it.
@@ -108,8 +112,15 @@ pub struct PartStamp {
     pub leaves: u64,
 }
 
-/// Unit cards by (GTIN, serial), each with the generation it was read in.
-type Cards = LruCache<(String, String), (Arc<UnitCard>, u64)>;
+/// Unit cards by unit, each with the generation it was read in and, once
+/// asked, the code its label carries.
+type Cards = LruCache<DeviceKey, Arc<CardEntry>>;
+
+struct CardEntry {
+    card: Arc<UnitCard>,
+    generation: u64,
+    expected: std::sync::OnceLock<Option<String>>,
+}
 
 /// The pages' state in memory.
 pub struct Pages {
@@ -179,43 +190,50 @@ impl Portal {
         key: &DeviceKey,
         code: Option<&str>,
     ) -> Result<Option<PageUnit>, StoreError> {
-        let name = (
-            key.gtin().as_str().to_owned(),
-            key.serial().as_str().to_owned(),
-        );
         // The generation is read before the card: a change after it moves
         // the generation, so the card is read again next time.
         let generation = self.pages.generation.load(Ordering::SeqCst);
         let cached = self
             .pages
             .cards()
-            .get(&name)
-            .filter(|(_, g)| *g == generation)
-            .map(|(c, _)| Arc::clone(c));
-        let card = match cached {
-            Some(card) => card,
+            .get(key)
+            .filter(|e| e.generation == generation)
+            .map(Arc::clone);
+        let entry = match cached {
+            Some(entry) => entry,
             None => {
                 // Unknown serials get no entry.
-                let Some(card) = self.store.unit_card(&name.0, &name.1).await? else {
+                let Some(card) = self
+                    .store
+                    .unit_card(key.gtin().as_str(), key.serial().as_str())
+                    .await?
+                else {
                     return Ok(None);
                 };
-                let card = Arc::new(card);
-                self.pages
-                    .cards()
-                    .put(name, (Arc::clone(&card), generation));
-                card
+                let entry = Arc::new(CardEntry {
+                    card: Arc::new(card),
+                    generation,
+                    expected: std::sync::OnceLock::new(),
+                });
+                self.pages.cards().put(key.clone(), Arc::clone(&entry));
+                entry
             }
         };
+        let card = Arc::clone(&entry.card);
         let verified = match (code, &card.label_kid) {
             (Some(code), Some(kid)) => {
-                let keys = self.keys();
-                let Some(secret) = keys.labels.get(kid) else {
+                let expected = entry.expected.get_or_init(|| {
+                    let keys = self.keys();
+                    keys.labels
+                        .get(kid)
+                        .map(|secret| label_code::code(secret.bytes(), key, card.label_generation))
+                });
+                let Some(expected) = expected else {
                     return Err(StoreError::Corrupt(format!(
                         "label secret {kid} is missing from the key directory"
                     )));
                 };
-                let expected = label_code::code(secret.bytes(), key, card.label_generation);
-                label_code::matches(&expected, code)
+                label_code::matches(expected, code)
             }
             (Some(code), None) => {
                 // No label yet: the same work, so the time taken does not
@@ -255,10 +273,14 @@ impl Portal {
         else {
             return Ok(None);
         };
-        for part in &page.parts {
-            if self.part_stamp(&part.key).await?.as_ref() != Some(part) {
-                return Ok(None);
+        let generation = self.page_generation();
+        if page.parts_checked.load(Ordering::SeqCst) != generation {
+            for part in &page.parts {
+                if self.part_stamp(&part.key).await?.as_ref() != Some(part) {
+                    return Ok(None);
+                }
             }
+            page.parts_checked.store(generation, Ordering::SeqCst);
         }
         Ok(Some(page))
     }

@@ -97,7 +97,7 @@ fn limited<K: std::hash::Hash + Eq + Clone>(
 ) -> Option<u64> {
     use governor::clock::Clock;
     if limiter.len() >= MAX_KEYS {
-        // Full: only the keys already held are counted.
+        // Full until the next prune: refused, so memory stays bounded.
         return Some(60);
     }
     limiter.check_key(key).err().map(|not_until| {

@@ -53,7 +53,8 @@ pub struct Flushed {
 
 struct DayKey {
     day: NaiveDate,
-    key: [u8; 32],
+    /// HMAC under the day's key, ready to be cloned for each network.
+    mac: HmacSha256,
 }
 
 #[derive(Default)]
@@ -68,12 +69,13 @@ struct Recent {
 }
 
 /// A unit, a day and a network under that day's key.
-type PendingKey = (i64, String, [u8; 16]);
+type PendingKey = (i64, NaiveDate, [u8; 16]);
 
 struct State {
     day: DayKey,
-    /// Keys networks in `recent`: made at start, never stored.
-    process_key: [u8; 32],
+    /// Keys networks in `recent`: made at start, never stored (HMAC under
+    /// it, ready to be cloned).
+    process_mac: HmacSha256,
     /// Scans by (unit, day, keyed network), with the first country given
     /// for that network (one row per network and day).
     pending: HashMap<PendingKey, (i64, Option<String>)>,
@@ -96,7 +98,7 @@ fn random_key() -> anyhow::Result<[u8; 32]> {
 
 /// The day's key: derived from the process's random seed, so it is never
 /// stored and a day's networks cannot be matched with another day's.
-fn day_key(seed: &[u8; 32], day: chrono::NaiveDate) -> [u8; 32] {
+fn day_key(seed: &[u8; 32], day: NaiveDate) -> [u8; 32] {
     let mut out = [0u8; 32];
     let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(seed) else {
         return out;
@@ -125,13 +127,16 @@ pub fn prefix(addr: IpAddr) -> Vec<u8> {
     }
 }
 
-fn keyed(key: &[u8; 32], network: &[u8]) -> [u8; 16] {
+/// HMAC under `key`. It takes a key of any length; were one ever refused,
+/// the zero key keeps counting (networks stay apart, none is stored).
+fn mac_of(key: &[u8; 32]) -> HmacSha256 {
+    <HmacSha256 as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| <HmacSha256 as KeyInit>::new(&Default::default()))
+}
+
+fn keyed(mac: &HmacSha256, network: &[u8]) -> [u8; 16] {
     let mut out = [0u8; 16];
-    // HMAC takes a key of any length; were one ever refused, every network
-    // would count as one and no alert would be raised wrongly.
-    let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(key) else {
-        return out;
-    };
+    let mut mac = mac.clone();
     mac.update(network);
     let full = mac.finalize().into_bytes();
     out.copy_from_slice(&full[..16]);
@@ -147,9 +152,9 @@ impl ScanCounter {
             state: Mutex::new(State {
                 day: DayKey {
                     day: today,
-                    key: day_key(&seed, today),
+                    mac: mac_of(&day_key(&seed, today)),
                 },
-                process_key: random_key()?,
+                process_mac: mac_of(&random_key()?),
                 seed,
                 pending: HashMap::new(),
                 recent: HashMap::new(),
@@ -180,11 +185,11 @@ impl ScanCounter {
             // Yesterday's key is forgotten with the day.
             state.day = DayKey {
                 day: now.date_naive(),
-                key: day_key(&state.seed, now.date_naive()),
+                mac: mac_of(&day_key(&state.seed, now.date_naive())),
             };
         }
-        let day = state.day.day.format("%Y-%m-%d").to_string();
-        let daily = keyed(&state.day.key, &network);
+        let day = state.day.day;
+        let daily = keyed(&state.day.mac, &network);
         let pending_key = (device_id, day, daily);
         if let Some((n, first)) = state.pending.get_mut(&pending_key) {
             *n += 1;
@@ -196,7 +201,7 @@ impl ScanCounter {
         } else {
             state.dropped += 1;
         }
-        let mine = keyed(&state.process_key, &network);
+        let mine = keyed(&state.process_mac, &network);
         let limit = self.settings.networks;
         if !state.recent.contains_key(&device_id) && state.recent.len() >= MAX_UNITS {
             state.dropped += 1;
@@ -230,7 +235,7 @@ impl ScanCounter {
             .drain()
             .map(|((device_id, day, network), (scans, country))| ScanRow {
                 device_id,
-                day,
+                day: day.format("%Y-%m-%d").to_string(),
                 network: data_encoding::HEXLOWER.encode(&network),
                 country,
                 scans,

@@ -9,6 +9,9 @@ mod i18n;
 mod render;
 
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex};
+
+use lru::LruCache;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
@@ -43,13 +46,45 @@ async fn stylesheet() -> HttpResponse {
 
 /// What the request asks for, read from its path, query and headers.
 struct Asked {
-    target: Target,
+    parsed: Arc<Parsed>,
     lang: Lang,
     json: bool,
     /// The request carries a code (in any spelling): nothing of the answer
     /// may be stored or referred on.
     private: bool,
+    /// Parsed before, for a unit that exists.
+    remembered: bool,
+}
+
+/// What the path and query name.
+struct Parsed {
+    target: Target,
     code: Option<String>,
+    private: bool,
+}
+
+/// The path and query of requests for pages of units that exist, parsed
+/// (one per worker): a page served from memory is not parsed again.
+pub struct Memo(Mutex<LruCache<String, Arc<Parsed>>>);
+
+const MEMO_ENTRIES: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+
+impl Default for Memo {
+    fn default() -> Self {
+        Memo(Mutex::new(LruCache::new(MEMO_ENTRIES)))
+    }
+}
+
+impl Memo {
+    fn lock(&self) -> std::sync::MutexGuard<'_, LruCache<String, Arc<Parsed>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+fn memo_key(req: &HttpRequest) -> String {
+    req.uri()
+        .path_and_query()
+        .map_or_else(|| req.path().to_owned(), |p| p.as_str().to_owned())
 }
 
 enum Target {
@@ -109,7 +144,25 @@ fn wants_json(req: &HttpRequest) -> bool {
     q_of("application", "json") > q_of("text", "html")
 }
 
-fn ask(req: &HttpRequest, portal: &Portal) -> Result<Asked, String> {
+fn ask(req: &HttpRequest, portal: &Portal, memo: Option<&Memo>) -> Result<Asked, String> {
+    let lang = language(req);
+    let json = wants_json(req);
+    let known = memo.and_then(|m| m.lock().get(&memo_key(req)).cloned());
+    let remembered = known.is_some();
+    let parsed = match known {
+        Some(p) => p,
+        None => Arc::new(parse(req, portal)?),
+    };
+    Ok(Asked {
+        remembered,
+        private: parsed.private,
+        parsed,
+        lang,
+        json,
+    })
+}
+
+fn parse(req: &HttpRequest, portal: &Portal) -> Result<Parsed, String> {
     let base = portal.settings().public_base_url.trim_end_matches('/');
     let path = req.path().strip_prefix("/pip").unwrap_or_default();
     let query = req.query_string();
@@ -119,8 +172,6 @@ fn ask(req: &HttpRequest, portal: &Portal) -> Result<Asked, String> {
     } else {
         format!("{base}{path}?{query}")
     };
-    let lang = language(req);
-    let json = wants_json(req);
     let parsed = DigitalLinkUri::parse(&uri, &DlParseOptions::portal())
         .map_err(|e| format!("not a valid GS1 Digital Link: {e}"))?;
     let code = parsed
@@ -148,10 +199,8 @@ fn ask(req: &HttpRequest, portal: &Portal) -> Result<Asked, String> {
         }
         _ => Target::Unknown,
     };
-    Ok(Asked {
+    Ok(Parsed {
         target,
-        lang,
-        json,
         private: private || code.is_some(),
         code,
     })
@@ -254,6 +303,7 @@ fn bad_request(req: &HttpRequest, detail: &str) -> HttpResponse {
             header::CACHE_CONTROL,
             header::HeaderValue::from_static("public, max-age=60"),
         );
+        res.headers_mut().remove("referrer-policy");
     }
     if wants_json(req) {
         let mut json_res = HttpResponse::BadRequest();
@@ -349,7 +399,7 @@ fn unit_links(asked: &Asked, unit: &PageUnit) -> SelfLinks {
         path: crate::domain::canonical_uri("/pip", &unit.key),
         // Only a verified code is carried on, in the label's own spelling.
         code: match unit.viewer {
-            PageViewer::Customer => asked.code.as_deref().map(str::to_ascii_uppercase),
+            PageViewer::Customer => asked.parsed.code.as_deref().map(str::to_ascii_uppercase),
             PageViewer::Anonymous => None,
         },
     }
@@ -364,7 +414,7 @@ async fn unit_of(
     lot: Option<&str>,
     links: &SelfLinks,
 ) -> Result<PageUnit, HttpResponse> {
-    match portal.page_unit(key, asked.code.as_deref()).await {
+    match portal.page_unit(key, asked.parsed.code.as_deref()).await {
         Ok(Some(unit)) if lot.is_none_or(|l| unit.card.lot.as_deref() == Some(l)) => Ok(unit),
         Ok(_) => Err(not_found(asked, links)),
         Err(e) => {
@@ -374,8 +424,12 @@ async fn unit_of(
     }
 }
 
-async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
-    let asked = match ask(&req, &portal) {
+async fn page(
+    req: HttpRequest,
+    portal: web::Data<Portal>,
+    memo: Option<web::Data<Memo>>,
+) -> HttpResponse {
+    let asked = match ask(&req, &portal, memo.as_ref().map(|m| m.get_ref())) {
         Ok(a) => a,
         Err(detail) => return bad_request(&req, &detail),
     };
@@ -383,7 +437,7 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
         path: req.path().to_owned(),
         code: None,
     };
-    match &asked.target {
+    match &asked.parsed.target {
         Target::Unknown => not_found(&asked, &plain),
         Target::Product { gtin, lot } => {
             product(&req, &portal, &asked, gtin, lot.as_deref(), &plain).await
@@ -393,8 +447,14 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 Ok(u) => u,
                 Err(res) => return res,
             };
+            if !asked.remembered
+                && let Some(memo) = &memo
+            {
+                memo.lock().put(memo_key(&req), Arc::clone(&asked.parsed));
+            }
             // A scan is a GET (not HEAD, a link preview's usual probe).
             if req.method() == actix_web::http::Method::GET
+                && unit.viewer == PageViewer::Customer
                 && let Some((addr, country)) = client(&req, &portal)
             {
                 portal.count_scan(&unit, addr, country.as_deref());
@@ -416,7 +476,7 @@ async fn page(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
                 return serve(&req, &asked, &page);
             }
             let generation = portal.page_generation();
-            match render_unit(&portal, &asked, &unit).await {
+            match render_unit(&portal, &asked, &unit, generation).await {
                 // Kept only when nothing changed while it was read.
                 Ok(Some(r)) if portal.page_generation() == generation => {
                     serve(&req, &asked, &portal.keep_page(key, r))
@@ -433,6 +493,7 @@ async fn render_unit(
     portal: &Portal,
     asked: &Asked,
     unit: &PageUnit,
+    generation: u64,
 ) -> Result<Option<Rendered>, ()> {
     let page = match portal.unit_page(unit).await {
         Ok(Some(p)) => p,
@@ -471,9 +532,10 @@ async fn render_unit(
     })?;
     Ok(Some(Rendered {
         etag: etag_of(&body),
-        body,
+        body: body.into(),
         valid_until: page.valid_until,
         parts,
+        parts_checked: std::sync::atomic::AtomicU64::new(generation),
     }))
 }
 
@@ -506,9 +568,10 @@ async fn product(
     };
     let page = Rendered {
         etag: etag_of(&body),
-        body,
+        body: body.into(),
         valid_until: None,
         parts: Vec::new(),
+        parts_checked: Default::default(),
     };
     serve(req, asked, &page)
 }
@@ -551,7 +614,7 @@ async fn report(
     portal: web::Data<Portal>,
     form: Result<web::Form<ReportForm>, actix_web::Error>,
 ) -> HttpResponse {
-    let asked = match ask(&req, &portal) {
+    let asked = match ask(&req, &portal, None) {
         Ok(a) => a,
         Err(detail) => return bad_request(&req, &detail),
     };
@@ -574,7 +637,7 @@ async fn report(
             "reports are taken from this site's own form only",
         );
     }
-    let Target::Unit { key, lot } = &asked.target else {
+    let Target::Unit { key, lot } = &asked.parsed.target else {
         return not_found(&asked, &plain);
     };
     let Some(kind) = form.ok().and_then(|f| ReportKind::parse(&f.kind)) else {
