@@ -95,6 +95,9 @@ pub struct Settings {
     /// Serves `/_bench/baseline` (bench/pages.sh's same-size body from
     /// memory). Off unless set.
     pub bench_endpoints: bool,
+    /// How often counted scans are written (not a file or environment
+    /// setting: tests that count on their own turn it down).
+    pub scan_flush_every: Duration,
 }
 
 /// Default of [`Settings::page_cache_bytes`]: 64 MiB.
@@ -312,6 +315,7 @@ pub fn load(
             })
             .collect::<anyhow::Result<Vec<_>>>()?,
         bench_endpoints: merged.bench_endpoints.unwrap_or(false),
+        scan_flush_every: crate::services::pages::scans::FLUSH_EVERY,
     })
 }
 
@@ -391,6 +395,7 @@ impl Settings {
             clone_window: DEFAULT_CLONE_WINDOW,
             trusted_proxies: Vec::new(),
             bench_endpoints: false,
+            scan_flush_every: crate::services::pages::scans::FLUSH_EVERY,
         }
     }
 

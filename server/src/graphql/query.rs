@@ -217,7 +217,13 @@ impl Query {
     ) -> Result<Vec<super::alerts::Alert>> {
         let first = u64::try_from(first)
             .map_err(|_| ErrorCode::InvalidInput.error("first must not be negative"))?;
-        let before = before.as_deref().map(super::alerts::id).transpose()?;
+        let before = before
+            .as_deref()
+            .map(|b| {
+                b.parse::<i64>()
+                    .map_err(|_| ErrorCode::InvalidInput.error("before must be an alert's id"))
+            })
+            .transpose()?;
         Ok(portal(ctx)
             .alerts(
                 principal(ctx)?,

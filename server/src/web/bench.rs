@@ -5,8 +5,7 @@
 use std::sync::Mutex;
 
 use actix_web::http::header;
-use actix_web::{HttpResponse, web};
-use serde::Deserialize;
+use actix_web::{HttpRequest, HttpResponse, web};
 
 use crate::services::Portal;
 
@@ -14,25 +13,27 @@ const MAX_BYTES: usize = 1 << 20;
 
 static BODY: Mutex<Option<web::Bytes>> = Mutex::new(None);
 
-#[derive(Deserialize)]
-pub struct Size {
-    bytes: usize,
-}
-
-pub async fn baseline(portal: web::Data<Portal>, size: web::Query<Size>) -> HttpResponse {
+pub async fn baseline(portal: web::Data<Portal>, req: HttpRequest) -> HttpResponse {
+    // Off: the same 404 as any path that is not there.
     if !portal.settings().bench_endpoints {
         return HttpResponse::NotFound().finish();
     }
-    let n = size.bytes.min(MAX_BYTES);
-    let body = {
-        let mut kept = BODY.lock().unwrap_or_else(|e| e.into_inner());
-        match kept.as_ref() {
-            Some(b) if b.len() == n => b.clone(),
-            _ => {
-                let b = web::Bytes::from("x".repeat(n));
-                *kept = Some(b.clone());
-                b
-            }
+    let Some(n) = req
+        .query_string()
+        .strip_prefix("bytes=")
+        .and_then(|v| v.parse::<usize>().ok())
+    else {
+        return HttpResponse::BadRequest().body("bytes=N\n");
+    };
+    let n = n.min(MAX_BYTES);
+    let kept = BODY.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let body = match kept {
+        Some(b) if b.len() == n => b,
+        _ => {
+            // Made outside the lock.
+            let b = web::Bytes::from(vec![b'x'; n]);
+            *BODY.lock().unwrap_or_else(|e| e.into_inner()) = Some(b.clone());
+            b
         }
     };
     HttpResponse::Ok()

@@ -152,7 +152,7 @@ impl Portal {
             .ok_or(AlertError::NotFound)?;
         tracing::info!(alert = id, state = decision.state(), by = %by, "an alert was decided");
         // This process's pages show the decision at once.
-        self.refresh_page_generation().await?;
+        self.refresh_pages().await;
         self.alert_view(row).await
     }
 }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Months, NaiveDate, NaiveTime, Utc};
 use serde_json::Value;
 
 use super::{PageUnit, PageViewer};
+use crate::domain::DeviceKey;
 use crate::domain::cbv::{BizStep, Disposition};
 use crate::domain::principal::Viewer;
 use crate::domain::status::DeviceStatus;
@@ -141,7 +142,7 @@ pub enum WarrantyState {
 pub struct ComponentLine {
     /// Which unit it is: a cached page is current while every part's card
     /// is too.
-    pub key: Option<crate::domain::DeviceKey>,
+    pub key: Option<DeviceKey>,
     pub product: Option<String>,
     pub serial: String,
     pub banner: Banner,
@@ -170,6 +171,10 @@ pub struct UnitPage {
     pub valid_until: Option<DateTime<Utc>>,
 }
 
+fn part_key(gtin: &str, serial: &str) -> Option<DeviceKey> {
+    DeviceKey::parse(&format!("{gtin}/{serial}")).ok()
+}
+
 fn text(e: &EventView, name: &str) -> Option<String> {
     match e.field(name) {
         Some(Value::String(s)) => Some(s.clone()),
@@ -178,6 +183,57 @@ fn text(e: &EventView, name: &str) -> Option<String> {
 }
 
 impl Portal {
+    /// The unit's page with the stamps of the parts it shows, taken from
+    /// the database *before* the page was read: a part that changes after
+    /// them fails the page's next check. No stamps (do not keep the page)
+    /// when the parts changed while it was read.
+    pub async fn stamped_unit_page(
+        &self,
+        unit: &PageUnit,
+    ) -> Result<Option<(UnitPage, Option<Vec<super::PartStamp>>)>, ReadError> {
+        let before = self.part_keys(unit).await?;
+        let mut stamps = Vec::with_capacity(before.len());
+        for key in &before {
+            if let Some(card) = self
+                .store
+                .unit_card(key.gtin().as_str(), key.serial().as_str())
+                .await?
+            {
+                stamps.push(super::PartStamp {
+                    key: key.clone(),
+                    epoch: card.epoch,
+                    leaves: card.leaves,
+                });
+            }
+        }
+        let Some(page) = self.unit_page(unit).await? else {
+            return Ok(None);
+        };
+        let shown: Vec<DeviceKey> = page
+            .components
+            .iter()
+            .filter_map(|c| c.key.clone())
+            .collect();
+        let keep = (shown == before).then_some(stamps);
+        Ok(Some((page, keep)))
+    }
+
+    /// The parts the unit's page shows its viewer (none without the code).
+    async fn part_keys(&self, unit: &PageUnit) -> Result<Vec<DeviceKey>, ReadError> {
+        if unit.viewer == PageViewer::Anonymous {
+            return Ok(Vec::new());
+        }
+        let Some(device) = self.device(Viewer::Customer, &unit.key).await? else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .components(Viewer::Customer, &device, None, false)
+            .await?
+            .iter()
+            .filter_map(|c| part_key(&c.device.gtin, &c.device.serial))
+            .collect())
+    }
+
     /// The unit's page for the viewer its code made; None if it vanished.
     pub async fn unit_page(&self, unit: &PageUnit) -> Result<Option<UnitPage>, ReadError> {
         let viewer = match unit.viewer {
@@ -245,11 +301,7 @@ impl Portal {
         page.valid_until = boundary;
         for c in self.components(viewer, &device, None, false).await? {
             page.components.push(ComponentLine {
-                key: crate::domain::DeviceKey::parse(&format!(
-                    "{}/{}",
-                    c.device.gtin, c.device.serial
-                ))
-                .ok(),
+                key: part_key(&c.device.gtin, &c.device.serial),
                 product: c.device.product.as_ref().map(|p| p.name.clone()),
                 serial: c.device.serial.clone(),
                 banner: Banner::of(c.device.status),

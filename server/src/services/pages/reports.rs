@@ -54,9 +54,12 @@ pub enum Reported {
 
 pub struct ReportLimits {
     networks: DefaultKeyedRateLimiter<Vec<u8>>,
-    /// Per unit and per kind of reporter: reports without the code cannot
-    /// use up the quota of the reports made with it (the owner's).
-    units: DefaultKeyedRateLimiter<(i64, bool)>,
+    /// Per unit, reports without the code.
+    units: DefaultKeyedRateLimiter<i64>,
+    /// Per unit, reports with the code: its own limiter, so that reports
+    /// without it can use up neither its quota nor its room (only code
+    /// holders make keys here).
+    owners: DefaultKeyedRateLimiter<i64>,
 }
 
 /// Keys each limiter holds at most; past it, new keys are refused until
@@ -65,15 +68,17 @@ const MAX_KEYS: usize = 100_000;
 
 impl ReportLimits {
     pub fn new() -> ReportLimits {
+        let per_unit = || {
+            Quota::with_period(std::time::Duration::from_secs(
+                24 * 3600 / u64::from(PER_UNIT_PER_DAY.get()),
+            ))
+            .unwrap_or_else(|| Quota::per_hour(NonZeroU32::MIN))
+            .allow_burst(PER_UNIT_PER_DAY)
+        };
         ReportLimits {
             networks: RateLimiter::keyed(Quota::per_hour(PER_NETWORK_PER_HOUR)),
-            units: RateLimiter::keyed(
-                Quota::with_period(std::time::Duration::from_secs(
-                    24 * 3600 / u64::from(PER_UNIT_PER_DAY.get()),
-                ))
-                .unwrap_or_else(|| Quota::per_hour(NonZeroU32::MIN))
-                .allow_burst(PER_UNIT_PER_DAY),
-            ),
+            units: RateLimiter::keyed(per_unit()),
+            owners: RateLimiter::keyed(per_unit()),
         }
     }
 
@@ -82,6 +87,7 @@ impl ReportLimits {
     pub fn prune(&self) {
         self.networks.retain_recent();
         self.units.retain_recent();
+        self.owners.retain_recent();
     }
 }
 
@@ -94,9 +100,10 @@ impl Default for ReportLimits {
 fn limited<K: std::hash::Hash + Eq + Clone>(
     limiter: &DefaultKeyedRateLimiter<K>,
     key: &K,
+    capped: bool,
 ) -> Option<u64> {
     use governor::clock::Clock;
-    if limiter.len() >= MAX_KEYS {
+    if capped && limiter.len() >= MAX_KEYS {
         // Full until the next prune: refused, so memory stays bounded.
         return Some(60);
     }
@@ -119,10 +126,15 @@ impl Portal {
         let limits = &self.pages.reports;
         let with_code = unit.viewer == PageViewer::Customer;
         let network = super::scans::prefix(client);
-        if let Some(retry_after) = limited(&limits.networks, &network) {
-            return Ok(Reported::Limited { retry_after });
-        }
-        if let Some(retry_after) = limited(&limits.units, &(unit.card.device_id, with_code)) {
+        // The owner's reports are limited per unit only: a flood from many
+        // networks without the code must not silence them.
+        let limit = if with_code {
+            limited(&limits.owners, &unit.card.device_id, false)
+        } else {
+            limited(&limits.networks, &network, true)
+                .or_else(|| limited(&limits.units, &unit.card.device_id, true))
+        };
+        if let Some(retry_after) = limit {
             return Ok(Reported::Limited { retry_after });
         }
         let evidence = json!({

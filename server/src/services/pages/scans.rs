@@ -278,8 +278,10 @@ impl ScanCounter {
 
     /// Marks the unit's crossing as alerted, once its alert is stored (an
     /// alarm whose alert could not be stored is raised again next flush).
-    pub fn alerted(&self, device_id: i64) {
-        if let Some(r) = self.lock().recent.get_mut(&device_id) {
+    pub fn alerted(&self, device_id: i64, label_generation: u32) {
+        if let Some(r) = self.lock().recent.get_mut(&device_id)
+            && r.generation == label_generation
+        {
             r.alarmed = true;
         }
     }
@@ -340,7 +342,7 @@ mod tests {
         );
         // Until its alert is stored, the alarm is raised again.
         assert_eq!(counter.take(now).alarms.len(), 1);
-        counter.alerted(7);
+        counter.alerted(7, 1);
         // Once per crossing.
         counter.record(7, 1, IpAddr::from([10, 0, 3, 1]), None, now);
         assert!(counter.take(now).alarms.is_empty());
@@ -351,7 +353,13 @@ mod tests {
         let reprinted = counter.take(now);
         assert_eq!(reprinted.alarms.len(), 1);
         assert_eq!(reprinted.alarms[0].label_generation, 2);
-        counter.alerted(7);
+        counter.alerted(7, 1);
+        assert_eq!(
+            counter.take(now).alarms.len(),
+            1,
+            "marked for another label"
+        );
+        counter.alerted(7, 2);
         // Past the window, the networks are forgotten.
         let later = now + chrono::Duration::hours(2);
         assert!(counter.take(later).alarms.is_empty());

@@ -7,21 +7,18 @@
 
 mod i18n;
 mod render;
+mod report;
 
-use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
-
-use lru::LruCache;
 
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, HttpResponseBuilder, web};
-use serde::Deserialize;
+use lru::LruCache;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::domain::{DeviceKey, DigitalLink, DigitalLinkUri, DlParseOptions, Gtin};
 use crate::services::Portal;
-use crate::services::pages::reports::{ReportKind, Reported};
 use crate::services::pages::{PageKey, PageUnit, PageViewer, Rendered};
 use i18n::Lang;
 use render::{Message, SelfLinks};
@@ -32,7 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .app_data(web::FormConfig::default().limit(1024))
             .route(web::get().to(page))
             .route(web::head().to(page))
-            .route(web::post().to(report)),
+            .route(web::post().to(report::report)),
     )
     .service(web::resource("/static/pages.css").route(web::get().to(stylesheet)));
 }
@@ -68,6 +65,10 @@ struct Parsed {
 pub struct Memo(Mutex<LruCache<String, Arc<Parsed>>>);
 
 const MEMO_ENTRIES: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+
+/// The longest path and query remembered (4096 of them, about 1 MiB a
+/// worker at most).
+const MEMO_KEY_BYTES: usize = 200;
 
 impl Default for Memo {
     fn default() -> Self {
@@ -315,51 +316,6 @@ fn bad_request(req: &HttpRequest, detail: &str) -> HttpResponse {
     res
 }
 
-/// The address a scan or a report is counted for: the peer's, or — when
-/// the peer is one of the trusted proxies — the last address in
-/// `X-Forwarded-For` that is not a trusted proxy, with the country the
-/// proxy gives in `X-Client-Country`.
-fn client(req: &HttpRequest, portal: &Portal) -> Option<(IpAddr, Option<String>)> {
-    let peer = req.peer_addr()?.ip();
-    let trusted = &portal.settings().trusted_proxies;
-    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
-    if !is_trusted(&peer) {
-        return Some((peer, None));
-    }
-    let forwarded = req
-        .headers()
-        .get_all("X-Forwarded-For")
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect::<Vec<_>>();
-    let mut addr = peer;
-    for hop in forwarded.iter().rev().take(16) {
-        // `203.0.113.7`, `203.0.113.7:4711`, `[2001:db8::1]:4711`.
-        let bare = match hop.parse::<std::net::SocketAddr>() {
-            Ok(sock) => Ok(sock.ip()),
-            Err(_) => hop.parse::<IpAddr>(),
-        };
-        match bare {
-            Ok(ip) if is_trusted(&ip) => addr = ip,
-            Ok(ip) => {
-                addr = ip;
-                break;
-            }
-            Err(_) => break,
-        }
-    }
-    // The proxy's own value is the last one (a client's comes before it).
-    let country = req
-        .headers()
-        .get_all("X-Client-Country")
-        .next_back()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(|v| v.trim().to_owned());
-    Some((addr, country))
-}
-
 fn etag_of(body: &str) -> String {
     let digest = Sha256::digest(body.as_bytes());
     format!("\"{}\"", data_encoding::HEXLOWER.encode(&digest[..12]))
@@ -450,12 +406,16 @@ async fn page(
             if !asked.remembered
                 && let Some(memo) = &memo
             {
-                memo.lock().put(memo_key(&req), Arc::clone(&asked.parsed));
+                let key = memo_key(&req);
+                // A label's URL is short; a long one is not worth its memory.
+                if key.len() <= MEMO_KEY_BYTES {
+                    memo.lock().put(key, Arc::clone(&asked.parsed));
+                }
             }
             // A scan is a GET (not HEAD, a link preview's usual probe).
             if req.method() == actix_web::http::Method::GET
                 && unit.viewer == PageViewer::Customer
-                && let Some((addr, country)) = client(&req, &portal)
+                && let Some((addr, country)) = report::client(&req, &portal)
             {
                 portal.count_scan(&unit, addr, country.as_deref());
             }
@@ -478,10 +438,10 @@ async fn page(
             let generation = portal.page_generation();
             match render_unit(&portal, &asked, &unit, generation).await {
                 // Kept only when nothing changed while it was read.
-                Ok(Some(r)) if portal.page_generation() == generation => {
+                Ok(Some((r, true))) if portal.page_generation() == generation => {
                     serve(&req, &asked, &portal.keep_page(key, r))
                 }
-                Ok(Some(r)) => serve(&req, &asked, &r),
+                Ok(Some((r, _))) => serve(&req, &asked, &r),
                 Ok(None) => not_found(&asked, &plain),
                 Err(()) => unavailable(Some(&asked), asked.lang, &plain),
             }
@@ -494,8 +454,8 @@ async fn render_unit(
     asked: &Asked,
     unit: &PageUnit,
     generation: u64,
-) -> Result<Option<Rendered>, ()> {
-    let page = match portal.unit_page(unit).await {
+) -> Result<Option<(Rendered, bool)>, ()> {
+    let (page, parts) = match portal.stamped_unit_page(unit).await {
         Ok(Some(p)) => p,
         Ok(None) => return Ok(None),
         Err(e) => {
@@ -527,16 +487,16 @@ async fn render_unit(
             tracing::error!(error = %e, "rendering a unit's page failed");
         })?
     };
-    let parts = portal.part_stamps(&page).await.map_err(|e| {
-        tracing::error!(error = %e, "reading a unit's parts failed");
-    })?;
-    Ok(Some(Rendered {
-        etag: etag_of(&body),
-        body: body.into(),
-        valid_until: page.valid_until,
-        parts,
-        parts_checked: std::sync::atomic::AtomicU64::new(generation),
-    }))
+    Ok(Some((
+        Rendered {
+            etag: etag_of(&body),
+            body: body.into(),
+            valid_until: page.valid_until,
+            parts: parts.clone().unwrap_or_default(),
+            parts_checked: std::sync::atomic::AtomicU64::new(generation),
+        },
+        parts.is_some(),
+    )))
 }
 
 async fn product(
@@ -574,111 +534,6 @@ async fn product(
         parts_checked: Default::default(),
     };
     serve(req, asked, &page)
-}
-
-/// Whether a POST comes from this site's own form (or from no browser at
-/// all): `Sec-Fetch-Site` is `same-origin` or `none` when sent, and
-/// `Origin`, when sent, is the public base URL's or the request's own.
-fn same_site(req: &HttpRequest, portal: &Portal) -> bool {
-    let fetch_site = req
-        .headers()
-        .get("Sec-Fetch-Site")
-        .and_then(|v| v.to_str().ok());
-    if fetch_site.is_some_and(|s| s != "same-origin" && s != "none") {
-        return false;
-    }
-    let Some(origin) = req.headers().get(header::ORIGIN) else {
-        return true;
-    };
-    let Ok(origin) = origin.to_str() else {
-        return false;
-    };
-    let base = &portal.settings().public_base_url;
-    let ours = base
-        .split_once("://")
-        .map(|(scheme, rest)| format!("{scheme}://{}", rest.split('/').next().unwrap_or("")));
-    let own = req.connection_info();
-    let own = format!("{}://{}", own.scheme(), own.host());
-    ours.as_deref() == Some(origin) || origin == own
-}
-
-#[derive(Deserialize)]
-struct ReportForm {
-    kind: String,
-}
-
-/// The report form's POST: records the report for staff, rate-limited per
-/// network and per unit.
-async fn report(
-    req: HttpRequest,
-    portal: web::Data<Portal>,
-    form: Result<web::Form<ReportForm>, actix_web::Error>,
-) -> HttpResponse {
-    let asked = match ask(&req, &portal, None) {
-        Ok(a) => a,
-        Err(detail) => return bad_request(&req, &detail),
-    };
-    let plain = SelfLinks {
-        path: req.path().to_owned(),
-        code: None,
-    };
-    // Answers to a POST are never stored.
-    let asked = Asked {
-        private: true,
-        ..asked
-    };
-    if !same_site(&req, &portal) {
-        return message(
-            StatusCode::FORBIDDEN,
-            &Message::Invalid,
-            Some(&asked),
-            asked.lang,
-            &plain,
-            "reports are taken from this site's own form only",
-        );
-    }
-    let Target::Unit { key, lot } = &asked.parsed.target else {
-        return not_found(&asked, &plain);
-    };
-    let Some(kind) = form.ok().and_then(|f| ReportKind::parse(&f.kind)) else {
-        return bad_request(&req, "the form's kind must be stolen or found");
-    };
-    let unit = match unit_of(&portal, &asked, key, lot.as_deref(), &plain).await {
-        Ok(u) => u,
-        Err(res) => return res,
-    };
-    let links = unit_links(&asked, &unit);
-    let Some((addr, _)) = client(&req, &portal) else {
-        return unavailable(Some(&asked), asked.lang, &links);
-    };
-    match portal.report_unit(&unit, kind, addr).await {
-        Ok(Reported::Recorded) => message(
-            StatusCode::OK,
-            &Message::Reported,
-            Some(&asked),
-            asked.lang,
-            &links,
-            "the report was recorded",
-        ),
-        Ok(Reported::Limited { retry_after }) => {
-            let mut res = message(
-                StatusCode::TOO_MANY_REQUESTS,
-                &Message::Limited,
-                Some(&asked),
-                asked.lang,
-                &links,
-                "too many reports; try again later",
-            );
-            if let Ok(v) = header::HeaderValue::from_str(&retry_after.to_string()) {
-                res.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            res
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "recording a report failed");
-            unavailable(Some(&asked), asked.lang, &links)
-        }
-    }
 }
 
 #[cfg(test)]
