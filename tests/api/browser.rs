@@ -162,6 +162,22 @@ async fn customer_pages_render_in_a_browser_without_an_accessibility_violation(b
     assert!(dom.contains("Etikett-Code geprüft"), "{dom}");
     assert!(!dom.contains(crate::pages::MARKER));
 
+    // The report form, submitted by clicking, as a person would: the
+    // browser's own headers (Sec-Fetch-Site, Origin under no-referrer).
+    for (url, kind) in [(customer.clone(), "stolen"), (label("P2"), "found")] {
+        let mut cmd = Command::new("node");
+        cmd.arg(runner.join("report.mjs")).arg(&url).arg(kind);
+        let run = tokio::task::spawn_blocking(move || cmd.output().expect("node runs"))
+            .await
+            .unwrap();
+        let said = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(
+            run.status.success() && said.starts_with("200 Thank you"),
+            "the form of {url}: {said}{}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+
     let out = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(format!(
         "../target/test-artefacts/pages-{}",
         format!("{backend:?}").to_lowercase()
