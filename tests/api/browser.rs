@@ -195,6 +195,12 @@ async fn customer_pages_render_in_a_browser_without_an_accessibility_violation(b
             format!("{base}/pip/01/04012345000016/21/NOPE"),
             404,
         ),
+        // A label printed with a serial nobody made, through the resolver.
+        (
+            "unknown-label",
+            format!("{base}/01/04012345000016/21/FAKE?c=AAAAAAAAAAAAA"),
+            404,
+        ),
         (
             "malformed",
             format!("{base}/pip/01/0401234500001/21/P1"),

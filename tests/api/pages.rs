@@ -319,6 +319,24 @@ async fn unit_pages_show_each_viewer_what_it_may_see(backend: Backend) {
     assert_eq!(status, 404);
     assert!(header(&h, "content-type").starts_with("text/html"));
     assert!(body.contains("This unit is not known") && body.contains("counterfeit"));
+    // A counterfeit label's URL, scanned: the resolver answers a browser
+    // with the same page, anything else with the problem.
+    let browser_accept = [(
+        "Accept",
+        "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+    )];
+    let fake = format!("/01/{PACK_GTIN}/21/FAKE?c=AAAAAAAAAAAAA");
+    let (status, h, body) = fetch(&app, &fake, &browser_accept).await;
+    assert_eq!(status, 404);
+    assert!(
+        header(&h, "content-type").starts_with("text/html"),
+        "{body}"
+    );
+    assert!(header(&h, "cache-control").contains("no-store"));
+    assert!(body.contains("This unit is not known"), "{body}");
+    let (status, h, _) = fetch(&app, &fake, &[]).await;
+    assert_eq!(status, 404);
+    assert!(header(&h, "content-type").starts_with("application/problem+json"));
     assert_eq!(
         app.portal.page_cache_usage().0,
         entries,

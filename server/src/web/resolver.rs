@@ -157,15 +157,20 @@ async fn resolve(req: HttpRequest, portal: web::Data<Portal>) -> HttpResponse {
     let parsed = match DigitalLinkUri::parse(&uri, &DlParseOptions::portal()) {
         Ok(p) => p,
         Err(e) => {
-            return problem(
-                actix_web::http::StatusCode::BAD_REQUEST,
-                &format!("not a valid GS1 Digital Link: {e}"),
-                private,
-            );
+            let detail = format!("not a valid GS1 Digital Link: {e}");
+            if super::pages::wants_html(&req) {
+                return super::pages::refusal_page(&req, false, &detail);
+            }
+            return problem(actix_web::http::StatusCode::BAD_REQUEST, &detail, private);
         }
     };
     let resolution = match portal.resolve(&parsed).await {
         Ok(r) => r,
+        // A browser (a scanned label) gets the page that says the unit is
+        // not known and may be counterfeit; any other client the problem.
+        Err(ResolveError::NotFound) if super::pages::wants_html(&req) => {
+            return super::pages::refusal_page(&req, true, "no such item");
+        }
         Err(ResolveError::NotFound) => {
             return problem(
                 actix_web::http::StatusCode::NOT_FOUND,

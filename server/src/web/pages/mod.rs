@@ -283,6 +283,43 @@ fn not_found(asked: &Asked, links: &SelfLinks) -> HttpResponse {
     )
 }
 
+/// Whether the client asks for HTML by name (a browser) and prefers it to
+/// JSON: what the resolver answers a scanned label's error with.
+pub(super) fn wants_html(req: &HttpRequest) -> bool {
+    let explicit = req
+        .headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| {
+            a.split(',').take(32).any(|item| {
+                let mut parts = item.split(';');
+                let range = parts.next().unwrap_or("").trim();
+                let q = parts
+                    .filter_map(|p| p.trim().strip_prefix("q=").map(str::trim))
+                    .next()
+                    .map_or(1000, |v| i18n::parse_q(v).unwrap_or(0));
+                range.eq_ignore_ascii_case("text/html") && q > 0
+            })
+        });
+    explicit && !wants_json(req)
+}
+
+/// The page for a request the resolver cannot answer: the unit is not
+/// known (404), or the link is not valid (400). Private: it may carry a
+/// code.
+pub(super) fn refusal_page(req: &HttpRequest, unknown: bool, detail: &str) -> HttpResponse {
+    let (status, kind) = if unknown {
+        (StatusCode::NOT_FOUND, Message::Unknown)
+    } else {
+        (StatusCode::BAD_REQUEST, Message::Invalid)
+    };
+    let links = SelfLinks {
+        path: req.path().to_owned(),
+        code: None,
+    };
+    message(status, &kind, None, language(req), &links, detail)
+}
+
 fn bad_request(req: &HttpRequest, detail: &str) -> HttpResponse {
     let private = super::resolver::carries_code(req.query_string())
         || req.method() == actix_web::http::Method::POST;
