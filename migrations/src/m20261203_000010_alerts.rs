@@ -5,6 +5,7 @@
 //! And one counter that every change of what a page shows moves, besides
 //! the log's size (`change_stamp`, one row): page caches poll the two.
 
+use sea_orm_migration::sea_orm::ConnectionTrait;
 use sea_orm_migration::{prelude::*, schema::*};
 
 #[derive(DeriveMigrationName)]
@@ -43,6 +44,16 @@ impl MigrationTrait for Migration {
                     .col(Alert::Kind)
                     .col(Alert::Scope)
                     .to_owned(),
+            )
+            .await?;
+        // At most one live (open or confirmed) alert per unit, kind and
+        // scope, also when two processes file at once. A partial index:
+        // the same SQL on SQLite and PostgreSQL.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE UNIQUE INDEX ux_alert_live ON alert (device_id, kind, scope) \
+                 WHERE state IN ('open', 'confirmed')",
             )
             .await?;
         manager

@@ -640,4 +640,33 @@ async fn reports_and_suspected_copies_reach_staff(backend: Backend) {
         .collect();
     assert!(kinds.contains(&"reported_stolen"), "{all}");
     assert!(kinds.contains(&"reported_found"), "{all}");
+
+    // Reports at once file one alert, and every one is answered.
+    let p3 = page_of(&seeded.labels["P3"]);
+    let mut at_once = tokio::task::JoinSet::new();
+    for _ in 0..6 {
+        at_once.spawn(
+            app.client
+                .post(format!("{}{p3}", app.address))
+                .form(&[("kind", "found")])
+                .send(),
+        );
+    }
+    while let Some(r) = at_once.join_next().await {
+        assert_eq!(r.unwrap().unwrap().status(), 200);
+    }
+    let found = app
+        .gql(
+            &seeded.staff,
+            "{ alerts(kind: \"reported_found\") { serial scope } }",
+            json!({}),
+        )
+        .await;
+    let p3_alerts = found["data"]["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["serial"] == "P3")
+        .count();
+    assert_eq!(p3_alerts, 1, "{found}");
 }

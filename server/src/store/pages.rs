@@ -152,7 +152,9 @@ impl Store {
     }
 
     /// Files an alert unless one of the same kind and scope for the unit is
-    /// open or confirmed. Returns its id when one was filed.
+    /// open or confirmed. Returns its id when one was filed. One statement:
+    /// the partial unique index `ux_alert_live` refuses a second live
+    /// alert, also when two processes file at once.
     pub async fn file_alert(
         &self,
         kind: &str,
@@ -161,18 +163,7 @@ impl Store {
         evidence: &serde_json::Value,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<i64>> {
-        let tx = self.db().begin().await?;
-        let existing = alert::Entity::find()
-            .filter(alert::Column::DeviceId.eq(device_id))
-            .filter(alert::Column::Kind.eq(kind))
-            .filter(alert::Column::Scope.eq(scope))
-            .filter(alert::Column::State.is_in(["open", "confirmed"]))
-            .one(&tx)
-            .await?;
-        if existing.is_some() {
-            return Ok(None);
-        }
-        let id = alert::Entity::insert(alert::ActiveModel {
+        let inserted = alert::Entity::insert(alert::ActiveModel {
             kind: Set(kind.to_owned()),
             scope: Set(scope.to_owned()),
             device_id: Set(Some(device_id)),
@@ -183,11 +174,20 @@ impl Store {
             acknowledged_at: Set(None),
             ..Default::default()
         })
-        .exec(&tx)
-        .await?
-        .last_insert_id;
-        tx.commit().await?;
-        Ok(Some(id))
+        .exec(self.db())
+        .await;
+        match inserted {
+            Ok(r) => Ok(Some(r.last_insert_id)),
+            Err(e)
+                if matches!(
+                    e.sql_err(),
+                    Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
+                ) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// The alerts in a state and of a kind (all without), newest first,
