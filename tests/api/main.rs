@@ -30,6 +30,7 @@ mod limits_memory;
 mod list_members;
 mod log;
 mod pages;
+mod pages_reports;
 mod resolver;
 mod storage;
 mod values_property;

@@ -39,7 +39,7 @@ use crate::store::pages::{ChangeSignature, UnitCard};
 pub const POLL_EVERY: Duration = Duration::from_millis(100);
 
 /// Cards kept (about 200 bytes each).
-const MAX_CARDS: std::num::NonZeroUsize = std::num::NonZeroUsize::new(100_000).unwrap();
+const MAX_CARDS: std::num::NonZeroUsize = std::num::NonZeroUsize::MIN.saturating_add(100_000 - 1);
 
 /// The viewer a page is rendered for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -12,6 +12,7 @@ use crate::domain::DeviceKey;
 use crate::domain::cbv::{BizStep, Disposition};
 use crate::domain::principal::Viewer;
 use crate::domain::status::DeviceStatus;
+use crate::policy::{self, Operation, Relationship};
 use crate::services::Portal;
 use crate::services::devices::{EventView, HistoryFilter, ProductView, ReadError};
 
@@ -171,6 +172,21 @@ pub struct UnitPage {
     pub valid_until: Option<DateTime<Utc>>,
 }
 
+/// The policy's word on whether the viewer reads the unit's history.
+fn sees_history(viewer: Viewer<'_>) -> bool {
+    policy::may(viewer, Relationship::None, Operation::ReadHistory)
+}
+
+impl PageViewer {
+    /// The policy's viewer for the page's.
+    pub fn policy_viewer(self) -> Viewer<'static> {
+        match self {
+            PageViewer::Anonymous => Viewer::Anonymous,
+            PageViewer::Customer => Viewer::Customer,
+        }
+    }
+}
+
 fn part_key(gtin: &str, serial: &str) -> Option<DeviceKey> {
     DeviceKey::parse(&format!("{gtin}/{serial}")).ok()
 }
@@ -220,14 +236,15 @@ impl Portal {
 
     /// The parts the unit's page shows its viewer (none without the code).
     async fn part_keys(&self, unit: &PageUnit) -> Result<Vec<DeviceKey>, ReadError> {
-        if unit.viewer == PageViewer::Anonymous {
+        let viewer = unit.viewer.policy_viewer();
+        if !sees_history(viewer) {
             return Ok(Vec::new());
         }
-        let Some(device) = self.device(Viewer::Customer, &unit.key).await? else {
+        let Some(device) = self.device(viewer, &unit.key).await? else {
             return Ok(Vec::new());
         };
         Ok(self
-            .components(Viewer::Customer, &device, None, false)
+            .components(viewer, &device, None, false)
             .await?
             .iter()
             .filter_map(|c| part_key(&c.device.gtin, &c.device.serial))
@@ -236,16 +253,16 @@ impl Portal {
 
     /// The unit's page for the viewer its code made; None if it vanished.
     pub async fn unit_page(&self, unit: &PageUnit) -> Result<Option<UnitPage>, ReadError> {
-        let viewer = match unit.viewer {
-            PageViewer::Anonymous => Viewer::Anonymous,
-            PageViewer::Customer => Viewer::Customer,
-        };
+        let viewer = unit.viewer.policy_viewer();
         let Some(device) = self.device(viewer, &unit.key).await? else {
             return Ok(None);
         };
-        // The warning is about the code: for whoever holds one, once staff
-        // confirmed a copy of this label's (a reprint's code starts clean).
-        let copy_confirmed = unit.viewer == PageViewer::Customer
+        // What the policy lets the viewer read of the unit's history: its
+        // events, lot, build date, warranty and parts, where it is in its
+        // lifecycle, and a confirmed copy of its label's code (a reprint's
+        // code starts clean). Without the code: none of it.
+        let history_seen = sees_history(viewer);
+        let copy_confirmed = history_seen
             && self
                 .store
                 .copy_confirmed(unit.card.device_id, unit.card.label_generation)
@@ -257,12 +274,9 @@ impl Portal {
             serial: device.serial.clone(),
             digital_link: device.digital_link.clone(),
             product: device.product.clone(),
-            // The lifecycle status (in transit, in stock, installed…) is
-            // history: without the code only the banner's four words.
-            status: match unit.viewer {
-                PageViewer::Customer => device.status,
-                PageViewer::Anonymous => None,
-            },
+            // Where it is in its lifecycle (in transit, in stock,
+            // installed…) is history: otherwise only the banner's words.
+            status: device.status.filter(|_| history_seen),
             banner: Banner::of(device.status),
             copy_confirmed,
             lot: None,
@@ -272,7 +286,7 @@ impl Portal {
             components: Vec::new(),
             valid_until: None,
         };
-        if unit.viewer == PageViewer::Anonymous {
+        if !history_seen {
             return Ok(Some(page));
         }
         page.lot = device.lot.clone();

@@ -15,9 +15,9 @@ use crate::services::Portal;
 use crate::store::StoreError;
 
 /// Reports a network may file: 5 an hour.
-pub const PER_NETWORK_PER_HOUR: NonZeroU32 = NonZeroU32::new(5).unwrap();
+pub const PER_NETWORK_PER_HOUR: NonZeroU32 = NonZeroU32::MIN.saturating_add(5 - 1);
 /// Reports one unit may receive: 10 a day.
-pub const PER_UNIT_PER_DAY: NonZeroU32 = NonZeroU32::new(10).unwrap();
+pub const PER_UNIT_PER_DAY: NonZeroU32 = NonZeroU32::MIN.saturating_add(10 - 1);
 
 /// What a customer reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -64,7 +64,7 @@ struct Parsed {
 /// (one per worker): a page served from memory is not parsed again.
 pub struct Memo(Mutex<LruCache<String, Arc<Parsed>>>);
 
-const MEMO_ENTRIES: std::num::NonZeroUsize = std::num::NonZeroUsize::new(4096).unwrap();
+const MEMO_ENTRIES: std::num::NonZeroUsize = std::num::NonZeroUsize::MIN.saturating_add(4096 - 1);
 
 /// The longest path and query remembered (4096 of them, about 1 MiB a
 /// worker at most).
